@@ -1,0 +1,252 @@
+"""The ``spinscope`` command line: a thin shell over the library."""
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .ingest import InputError
+from .semeval import DataError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  help="See how a news article tries to persuade: genre, frames, persuasion techniques and spans.")
+err = Console(stderr=True)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+class Task(str, Enum):
+    genre = "genre"
+    frames = "frames"
+    techniques = "techniques"
+    spans = "spans"
+
+
+@contextmanager
+def friendly_errors():
+    """Turn expected failures into one line on stderr and exit status 2, never a traceback."""
+    try:
+        yield
+    except (InputError, DataError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, transient=False)
+
+
+def _analyzer(model_dir: Optional[Path]):
+    from .pipeline import Analyzer
+
+    return Analyzer(model_dir)
+
+
+ModelDir = Annotated[Optional[Path], typer.Option("--models", help="Folder of trained models (default: the shipped ones).")]
+Lang = Annotated[Optional[str], typer.Option("--lang", help="Language code (ISO 639-1, e.g. fr); detected when omitted.")]
+
+
+@app.command()
+def analyze(
+    source: Annotated[str, typer.Argument(help="A text or HTML file, an http(s) URL, or - for standard input.")],
+    lang: Lang = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text: terminal report; json: the Analysis; html: one page.")] = Format.text,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of standard output.")] = None,
+    models: ModelDir = None,
+):
+    """Analyse one article: genre, frames, techniques per paragraph and highlighted spans."""
+    from . import ingest, render
+
+    with friendly_errors():
+        article = ingest.load(source, lang)
+        analysis = _analyzer(models).analyze(article)
+        if format is Format.json:
+            result = json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        elif format is Format.html:
+            result = render.to_html(analysis)
+        elif output is None:
+            render.report(analysis, Console())
+            return
+        else:
+            console = Console(record=True, width=100, file=open("/dev/null", "w"))
+            render.report(analysis, console)
+            result = console.export_text()
+        if output:
+            output.write_text(result, encoding="utf-8")
+            err.print(f"wrote {output}")
+        else:
+            sys.stdout.write(result)
+
+
+def _job(data_dir: Path, lang: str, split: str, task: Task):
+    from .official import Job
+    from .semeval import Split
+
+    if not data_dir.is_dir():
+        raise DataError(f"no such data folder: {data_dir}")
+    if not (data_dir / lang).is_dir():
+        found = sorted(p.name for p in data_dir.iterdir() if p.is_dir())
+        raise DataError(f"no language folder {lang!r} in {data_dir} (found: {', '.join(found) or 'none'}); "
+                        "expected the SemEval layout DATA_DIR/LANG/SPLIT-articles-subtask-N/")
+    return Job(Split(data_dir, lang, split), task.value)
+
+
+def _rows(analyzer, job, description: str) -> list:
+    from .official import count_articles, prediction_rows
+
+    errors = []
+
+    def on_error(path, error):
+        errors.append(path)
+        err.print(f"[yellow]skipped[/] {path}: {error}", highlight=False)
+
+    with _progress() as progress:
+        bar = progress.add_task(description, total=count_articles(job))
+        yield from prediction_rows(analyzer, job, on_error, lambda: progress.advance(bar))
+    if errors:
+        err.print(f"[yellow]{len(errors)} article(s) could not be read[/]; their rows are written without labels")
+
+
+DataDir = Annotated[Path, typer.Argument(help="A SemEval data folder: DATA_DIR/LANG/SPLIT-articles-subtask-N/.")]
+LangFolder = Annotated[str, typer.Option("--lang", help="Language folder of DATA_DIR (en, fr, ge, ... or any other).")]
+SplitName = Annotated[str, typer.Option("--split", help="Split prefix of the folders: train, dev, test.")]
+
+
+@app.command()
+def predict(
+    data_dir: DataDir,
+    lang: LangFolder,
+    split: SplitName,
+    task: Annotated[Task, typer.Option("--task", help="Which official file to write.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The prediction file to write.")],
+    models: ModelDir = None,
+):
+    """Write the official prediction file of one task for a SemEval split."""
+    from .official import WRITERS
+
+    with friendly_errors():
+        job = _job(data_dir, lang, split, task)
+        job.template()  # fail early on a missing template
+        analyzer = _analyzer(models)
+        WRITERS[task.value](output, _rows(analyzer, job, f"{lang}/{split} {task.value}"))
+        err.print(f"wrote {output}")
+
+
+@app.command()
+def evaluate(
+    data_dir: DataDir,
+    lang: LangFolder,
+    split: SplitName,
+    task: Annotated[Optional[list[Task]], typer.Option("--task", help="Tasks to score (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    models: ModelDir = None,
+):
+    """Predict a labelled split and score it with the official metrics."""
+    from .official import score
+
+    with friendly_errors():
+        analyzer = _analyzer(models)
+        results = {}
+        for t in task or list(Task):
+            job = _job(data_dir, lang, split, t)
+            results[t.value] = score(job, list(_rows(analyzer, job, f"{lang}/{split} {t.value}")))
+        cv = {name: head.meta.get("cv", {}) for name, head in analyzer.heads.items()}
+        if as_json:
+            print(json.dumps({"lang": lang, "split": split, "scores": results, "cross_validation": cv}, indent=2))
+            return
+        table = Table(title=f"spinscope on {data_dir}/{lang} ({split})")
+        for column in ("task", "metric", "score", "precision", "recall", "CV (5-fold, this language)"):
+            table.add_column(column)
+        for name, s in results.items():
+            metric = "macro-F1" if name == "genre" else "F1" if name == "spans" else "micro-F1"
+            value = s.get("macro_f1", s.get("f1"))
+            cv_value = cv.get(name, {}).get(semeval_iso(lang))
+            table.add_row(name, metric, f"{value:.3f}", _fmt(s.get("precision")), _fmt(s.get("recall")), _fmt(cv_value))
+        Console().print(table)
+        if split == "train":
+            err.print("[dim]note: scores on the training split are in-sample; the CV column is the honest estimate.[/]")
+
+
+def semeval_iso(lang: str) -> str:
+    from .semeval import iso_language
+
+    return iso_language(lang)
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+@app.command()
+def train(
+    data_dir: Annotated[Path, typer.Argument(help="The SemEval-2023 Task 3 data folder (all language folders are used).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the models to.")],
+    tasks: Annotated[Optional[list[Task]], typer.Option("--tasks", help="Tasks to train (default: all).")] = None,
+    languages: Annotated[Optional[list[str]], typer.Option("--lang", help="Train on these language folders only.")] = None,
+):
+    """Train the models with 5-fold CV by article; write them with their CV scores."""
+    from . import training
+    from .features import Embedder, EmbeddingCache
+
+    with friendly_errors():
+        chosen = [t.value for t in tasks or list(Task) if t.value in training.RECIPES]
+        command = "spinscope train " + " ".join(sys.argv[2:])
+        with _progress() as progress:
+            bar = progress.add_task("embedding paragraphs", total=None)
+            data = training.load_data(data_dir, Embedder(EmbeddingCache()), languages,
+                                      progress=lambda n, total: progress.update(bar, advance=n, total=total))
+            progress.update(bar, total=progress.tasks[bar].completed or 1, completed=progress.tasks[bar].completed or 1)
+            for task in chosen:
+                fold_bar = progress.add_task(f"{task}: {training.FOLDS}-fold CV + final fit", total=training.FOLDS + 1)
+                head = training.train_task(data[task], training.RECIPES[task], command,
+                                           lambda: progress.advance(fold_bar))
+                head.save(output, task)
+                cv = "  ".join(f"{k} {v:.3f}" for k, v in head.meta["cv"].items())
+                err.print(f"[bold]{task}[/] CV: {cv}")
+        err.print(f"wrote {', '.join(chosen)} to {output}")
+
+
+@app.command()
+def taxonomy(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """List the labels spinscope uses, with their definitions."""
+    from . import taxonomy as tx
+
+    if as_json:
+        print(json.dumps(tx.as_dict(), indent=2, ensure_ascii=False))
+        return
+    for title, labels in (("Genres", tx.GENRES), ("Frames", tx.FRAMES), ("Techniques", tx.TECHNIQUES)):
+        table = Table(title=title)
+        for column in ("name", "group", "definition"):
+            table.add_column(column)
+        for x in labels:
+            table.add_row(x.name, x.group, x.definition)
+        Console().print(table)
+
+
+def version_callback(value: bool):
+    if value:
+        print(f"spinscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True)] = False):
+    """spinscope: how does this article try to persuade?"""
+
+
+if __name__ == "__main__":
+    app()

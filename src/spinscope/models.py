@@ -1,0 +1,89 @@
+"""Small classifiers that run in numpy and are stored as JSON + ``.npz`` (never pickle).
+
+A :class:`Head` is a feed-forward network ``x -> (ReLU layer)* -> logits`` read from the
+coefficients of a fitted scikit-learn estimator; with no hidden layer it is a linear model.
+Its decision thresholds are part of the model.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Head:
+    """A trained classifier.
+
+    ``kind`` is ``"multiclass"`` (softmax, one label per row) or ``"multilabel"`` (sigmoid per
+    label, chosen when its probability reaches its threshold). ``layers`` are ``(W, b)``
+    pairs with ``W`` of shape ``(n_in, n_out)``; ``mean``/``scale`` standardise inputs.
+    """
+
+    labels: list[str]
+    kind: str
+    layers: list[tuple[np.ndarray, np.ndarray]]
+    mean: np.ndarray
+    scale: np.ndarray
+    thresholds: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n, len(labels))`` for feature rows ``X`` ``(n, n_features)``."""
+        h = (np.asarray(X, dtype=np.float32) - self.mean) / self.scale
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W + b
+            if i < len(self.layers) - 1:
+                np.maximum(h, 0, out=h)
+        if self.kind == "multiclass":
+            if h.shape[1] == 1:  # a binary logistic regression stores one column
+                h = np.hstack([-h, h])
+            h = np.exp(h - h.max(axis=1, keepdims=True))
+            return h / h.sum(axis=1, keepdims=True)
+        return 1 / (1 + np.exp(-np.clip(h, -30, 30)))
+
+    def decide(self, proba: np.ndarray) -> list[list[str]]:
+        """Chosen labels of each row of ``predict_proba`` output."""
+        if self.kind == "multiclass":
+            return [[self.labels[int(i)]] for i in (proba * self.thresholds).argmax(axis=1)]
+        return [[self.labels[j] for j in np.flatnonzero(row >= self.thresholds)] for row in proba]
+
+    def predict(self, X: np.ndarray) -> list[list[str]]:
+        return self.decide(self.predict_proba(X))
+
+    def save(self, folder: Path, name: str) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {"mean": self.mean, "scale": self.scale, "thresholds": self.thresholds}
+        for i, (W, b) in enumerate(self.layers):
+            arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+        np.savez_compressed(folder / f"{name}.npz", **{k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()})
+        header = {"labels": self.labels, "kind": self.kind, "n_layers": len(self.layers), "meta": self.meta}
+        (folder / f"{name}.json").write_text(json.dumps(header, indent=2, ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path, name: str) -> "Head":
+        header = json.loads((Path(folder) / f"{name}.json").read_text())
+        with np.load(Path(folder) / f"{name}.npz", allow_pickle=False) as z:
+            arrays = {k: z[k].astype(np.float32) for k in z.files}
+        layers = [(arrays[f"W{i}"], arrays[f"b{i}"]) for i in range(header["n_layers"])]
+        return cls(header["labels"], header["kind"], layers, arrays["mean"], arrays["scale"],
+                   arrays["thresholds"], header.get("meta", {}))
+
+    @classmethod
+    def from_sklearn(cls, estimator, labels, kind, mean, scale, thresholds, meta=None) -> "Head":
+        """Read a fitted ``LogisticRegression``, ``OneVsRestClassifier`` of them, or ``MLPClassifier``."""
+        if hasattr(estimator, "coefs_"):
+            layers = [(np.asarray(W, np.float32), np.asarray(b, np.float32))
+                      for W, b in zip(estimator.coefs_, estimator.intercepts_)]
+        elif hasattr(estimator, "estimators_"):
+            W = np.hstack([e.coef_.T for e in estimator.estimators_])
+            b = np.concatenate([e.intercept_ for e in estimator.estimators_])
+            layers = [(W.astype(np.float32), b.astype(np.float32))]
+        else:
+            layers = [(estimator.coef_.T.astype(np.float32), estimator.intercept_.astype(np.float32))]
+        thresholds = np.broadcast_to(np.asarray(thresholds, np.float32), (len(labels),)).copy()
+        return cls(list(labels), kind, layers, np.asarray(mean, np.float32), np.asarray(scale, np.float32),
+                   thresholds, meta or {})

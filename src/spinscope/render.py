@@ -1,0 +1,145 @@
+"""Human views of an :class:`Analysis`: a terminal report (rich) and a self-contained HTML page.
+
+Both only present what the Analysis says; nothing here computes a label.
+"""
+from __future__ import annotations
+
+import html
+import json
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from . import taxonomy
+from .pipeline import Analysis
+
+#: One colour per technique group, shared by the terminal and the HTML views.
+GROUP_COLOURS = {
+    "Attack on reputation": "#e4572e",
+    "Justification": "#f3a712",
+    "Simplification": "#a06cd5",
+    "Distraction": "#29a19c",
+    "Call": "#3c91e6",
+    "Manipulative wording": "#f2d94e",
+}
+
+
+def technique_colour(name: str) -> str:
+    return GROUP_COLOURS[taxonomy.label(name).group]
+
+
+def segments(start: int, end: int, spans) -> list[tuple[int, int, list]]:
+    """Cut ``[start, end)`` at every span boundary: ``(a, b, spans covering [a, b))`` pieces."""
+    inside = [s for s in spans if s.start < end and s.end > start]
+    cuts = sorted({start, end, *(max(start, s.start) for s in inside), *(min(end, s.end) for s in inside)})
+    return [(a, b, [s for s in inside if s.start <= a and s.end >= b]) for a, b in zip(cuts, cuts[1:])]
+
+
+def _pct(score: float) -> str:
+    return f"{100 * score:.0f}%"
+
+
+# --- terminal -----------------------------------------------------------------------------
+
+def report(analysis: Analysis, console: Console) -> None:
+    """Print a readable report: genre, frames, then each paragraph with its highlighted spans."""
+    genre = analysis.genre
+    header = Table.grid(padding=(0, 2))
+    header.add_row("[bold]Language[/]", analysis.language or "unknown")
+    header.add_row("[bold]Genre[/]", f"{genre['label']}  " + "  ".join(
+        f"[dim]{k} {_pct(v)}[/]" for k, v in sorted(genre["scores"].items(), key=lambda kv: -kv[1])))
+    header.add_row("[bold]Frames[/]", ", ".join(f"{taxonomy.label(f.label).title} {_pct(f.score)}"
+                                               for f in analysis.frames) or "[dim]none above threshold[/]")
+    console.print(Panel(header, title="spinscope", expand=False))
+    text = analysis.text
+    for paragraph in analysis.paragraphs:
+        line = Text(f"{paragraph.line:>3} ", style="dim")
+        for a, b, covering in segments(paragraph.start, paragraph.end, analysis.spans):
+            style = f"bold black on {technique_colour(covering[0].technique)}" if covering else ""
+            line.append(text[a:b], style=style)
+        console.print(line)
+        if paragraph.techniques:
+            labels = Text("    -> ", style="dim")
+            for i, t in enumerate(paragraph.techniques):
+                labels.append(("  " if i else "") + f"{taxonomy.label(t.label).title} {_pct(t.score)}",
+                              style=technique_colour(t.label))
+            console.print(labels)
+    legend = Text("Legend: ")
+    for group, colour in GROUP_COLOURS.items():
+        legend.append(f" {group} ", style=f"black on {colour}")
+        legend.append(" ")
+    console.print(Group(Text(""), legend))
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+_CSS = """
+body{font:16px/1.55 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f;background:#fff}
+h1{font-size:1.5rem;margin:.2rem 0 1rem}.meta{color:#444}.bar{display:flex;align-items:center;gap:.5rem;margin:.15rem 0}
+.bar span.name{width:16rem}.bar span.fill{height:.8rem;background:#3c5a99;border-radius:2px}
+p.para{margin:.6rem 0}.line{color:#666;font-size:.8rem;margin-right:.4rem}
+mark{border-radius:3px;padding:0 1px;color:#000}mark:focus{outline:2px solid #000}
+.tags{font-size:.8rem;color:#333;margin:-.3rem 0 .8rem 1.6rem}.tag{display:inline-block;border-radius:3px;padding:0 .3rem;margin-right:.3rem;color:#000}
+.legend span{display:inline-block;padding:.1rem .4rem;margin:.1rem;border-radius:3px;color:#000}
+"""
+
+
+def _bars(scores: dict[str, float]) -> str:
+    rows = []
+    for name, score in sorted(scores.items(), key=lambda kv: -kv[1]):
+        rows.append(f'<div class="bar"><span class="name">{html.escape(name.replace("_", " "))}</span>'
+                    f'<span class="fill" style="width:{12 * score:.2f}rem"></span><span>{_pct(score)}</span></div>')
+    return "\n".join(rows)
+
+
+def highlighted_html(analysis: Analysis) -> str:
+    """The article's paragraphs as HTML, spans as ``<mark>`` with technique, definition and score."""
+    out = []
+    for paragraph in analysis.paragraphs:
+        pieces = []
+        for a, b, covering in segments(paragraph.start, paragraph.end, analysis.spans):
+            piece = html.escape(analysis.text[a:b])
+            if covering:
+                tip = "; ".join(f"{taxonomy.label(s.technique).title} ({_pct(s.score)}): "
+                                f"{taxonomy.label(s.technique).definition}" for s in covering)
+                names = " ".join(s.technique for s in covering)
+                piece = (f'<mark tabindex="0" style="background:{technique_colour(covering[0].technique)}" '
+                         f'data-techniques="{html.escape(names)}" title="{html.escape(tip)}">{piece}</mark>')
+            pieces.append(piece)
+        tags = "".join(f'<span class="tag" style="background:{technique_colour(t.label)}" '
+                       f'title="{html.escape(taxonomy.label(t.label).definition)}">'
+                       f"{html.escape(taxonomy.label(t.label).title)} {_pct(t.score)}</span>"
+                       for t in paragraph.techniques)
+        out.append(f'<p class="para" id="line-{paragraph.line}"><span class="line">{paragraph.line}</span>{"".join(pieces)}</p>')
+        if tags:
+            out.append(f'<div class="tags">{tags}</div>')
+    return "\n".join(out)
+
+
+def legend_html() -> str:
+    return '<div class="legend">' + "".join(
+        f'<span style="background:{colour}">{html.escape(group)}</span>' for group, colour in GROUP_COLOURS.items()
+    ) + "</div>"
+
+
+def to_html(analysis: Analysis) -> str:
+    """One self-contained HTML page (no external assets) showing the analysis."""
+    title = analysis.text[analysis.title["start"]:analysis.title["end"]] if analysis.title else "Article"
+    # "<" escaped as \u003c keeps "</script>" in an article from closing the data block.
+    data = json.dumps(analysis.to_dict(), ensure_ascii=False).replace("<", "\\u003c")
+    return f"""<!doctype html>
+<html lang="{html.escape(analysis.language or 'und')}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>spinscope: {html.escape(title)}</title><style>{_CSS}</style></head>
+<body><main>
+<h1>{html.escape(title)}</h1>
+<p class="meta">Language: <b>{html.escape(analysis.language or 'unknown')}</b> &middot; Genre: <b>{html.escape(analysis.genre['label'])}</b></p>
+<section aria-label="Genre scores"><h2>Genre</h2>{_bars(analysis.genre['scores'])}</section>
+<section aria-label="Frame scores"><h2>Frames</h2>{_bars(analysis.frame_scores)}</section>
+<section aria-label="Article"><h2>Persuasion techniques</h2>{legend_html()}
+{highlighted_html(analysis)}</section>
+<script type="application/json" id="analysis">{data}</script>
+</main></body></html>
+"""

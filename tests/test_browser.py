@@ -1,0 +1,182 @@
+"""The page in a real browser: Debian's chromium, headless, driven by selenium.
+
+Starts the app with the real models on a free loopback port, pastes an invented opinion
+article, analyses it, checks the highlights and their tooltips, saves ``docs/screenshot.png``
+(shown by the README), then checks that an article containing ``<script>`` is shown as text.
+
+Needs ``apt-get install chromium chromium-driver`` and ``pip install selenium``; skipped
+with a message saying which is missing.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from spinscope.api import create_app
+from spinscope.pipeline import MODEL_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1280,900")
+
+if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+    pytest.skip(f"Debian's chromium is not installed ({CHROMIUM} or {CHROMEDRIVER} is missing): "
+                "run `apt-get install chromium chromium-driver`", allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install selenium")
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+#: An invented opinion piece, loaded on purpose.
+ARTICLE = "\n".join([
+    "Enough Is Enough: Our Town Cannot Afford Another Year of Council Failure",
+    "",
+    "For the third year running, the so-called leaders at City Hall have thrown our money at vanity projects "
+    "while ordinary families struggle to pay their bills.",
+    "Every honest resident knows the truth: this council has betrayed the hard-working people who built this "
+    "town, and it will keep doing so until we stop it.",
+    "Experts agree that the new parking tax will destroy local shops within months. Once the shops close, the "
+    "jobs go, the young people leave, and our community dies.",
+    "The mayor says the budget is balanced, yet she flew to three conferences last year on the taxpayers' dime. "
+    "Who is she to lecture anyone about sacrifice?",
+    "There are only two choices left: vote them out in May, or watch everything we love disappear. "
+    "The time to act is now. Take back our town!",
+    "",
+])
+#: An article whose text must appear as text, never run or render as markup.
+HOSTILE = "\n".join([
+    "Council memo <script>window.__spinscope_xss = 1</script> leaked",
+    "",
+    'The memo ends with <img src="x" onerror="window.__spinscope_xss = 2"> and a shameful, disgraceful cover-up.',
+    "",
+])
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    if not (MODEL_DIR / "techniques.json").is_file():
+        pytest.skip(f"no trained models in {MODEL_DIR} (techniques.json is missing): "
+                    "run `spinscope train` to create them, then re-run this test")
+    from spinscope.pipeline import Analyzer
+
+    return Analyzer()
+
+
+@pytest.fixture(scope="module")
+def base_url(analyzer):
+    """The app served by uvicorn on a free port of 127.0.0.1, in a thread of this process."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(analyzer=analyzer), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="spinscope-chromium-")
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def paste_and_analyse(driver, text: str) -> None:
+    driver.execute_script(  # records whether the progress indicator ever showed
+        "window.__sawProgress = false; const p = document.getElementById('progress');"
+        "new MutationObserver(() => { if (!p.hidden) window.__sawProgress = true; })"
+        ".observe(p, {attributes: true});")
+    driver.execute_script(
+        "const box = document.getElementById('text');"
+        "box.value = arguments[0]; box.dispatchEvent(new Event('input', {bubbles: true}));", text)
+    driver.find_element(By.ID, "analyse").click()
+
+
+def wait_done(driver, timeout: float = 120) -> None:
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.find_element(By.ID, "progress").get_attribute("hidden") is not None
+        and (d.find_element(By.ID, "status").text.startswith("Analysed") or d.find_element(By.ID, "error").is_displayed()))
+    error = driver.find_element(By.ID, "error")
+    assert not error.is_displayed(), error.text
+
+
+def tooltip(driver) -> str:
+    tip = driver.find_element(By.ID, "tip")
+    WebDriverWait(driver, 5).until(lambda d: tip.is_displayed())
+    return tip.text
+
+
+def test_page_highlights_an_article(browser, base_url):
+    browser.get(base_url + "/")
+    assert browser.title.startswith("spinscope")
+    paste_and_analyse(browser, ARTICLE)
+    wait_done(browser)
+    assert browser.execute_script("return window.__sawProgress")
+    marks = browser.find_elements(By.CSS_SELECTOR, "#article mark")
+    assert marks, "no highlighted span in the analysed article"
+    assert all(m.text and m.text in ARTICLE for m in marks)
+
+    # Keyboard: a highlight takes focus and its tooltip names a technique, its definition and score.
+    browser.execute_script("arguments[0].focus()", marks[0])
+    text = tooltip(browser)
+    assert "score" in text and any(name.replace("_", " ") in text for name in marks[0].get_attribute("data-techniques").split())
+    ActionChains(browser).move_to_element(marks[-1]).perform()
+    assert "score" in tooltip(browser)
+
+    assert browser.find_element(By.ID, "language").text.startswith("English")
+    assert browser.find_elements(By.CSS_SELECTOR, "#genre-bars li")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#frame-bars li")) == 14
+    assert browser.find_elements(By.CSS_SELECTOR, "#legend li")
+
+    # The README's screenshot: the whole page, one highlight focused to show its tooltip.
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        browser.execute_script("window.scrollTo(0, 0); arguments[0].focus()", marks[min(3, len(marks) - 1)])
+        tooltip(browser)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(SCREENSHOT))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_page_shows_markup_in_an_article_as_text(browser, base_url):
+    browser.get(base_url + "/")
+    paste_and_analyse(browser, HOSTILE)
+    wait_done(browser)
+    article = browser.find_element(By.ID, "article")
+    assert "<script>window.__spinscope_xss = 1</script>" in article.text
+    assert '<img src="x" onerror=' in article.text
+    assert not article.find_elements(By.CSS_SELECTOR, "script, img")
+    assert browser.execute_script("return window.__spinscope_xss") is None
