@@ -12,7 +12,6 @@ import threading
 import time
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,8 @@ with warnings.catch_warnings():  # Starlette's note about httpx2 is not about th
     from fastapi.testclient import TestClient
 
 from spinscope import fetch, ingest, taxonomy
-from spinscope.api import MAX_BYTES, MAX_CHARS, WEB_DIR, AnalysisOut, check_models, create_app, serve
-from spinscope.pipeline import MODEL_DIR
+from spinscope.api import MAX_BYTES, MAX_CHARS, WEB_DIR, AnalysisOut, create_app, serve
+from spinscope.pipeline import MODEL_DIR, model_folder
 
 ARTICLE = "\n".join([
     "Reckless Dam Plan Will Drown the Valley",
@@ -41,7 +40,6 @@ ARTICLE_HTML = (
     + "<script>var leaked = 'SCRIPT_SHOULD_NOT_LEAK';</script></article>"
     "<footer><p>Copyright The Valley Courier.</p></footer></body></html>"
 )
-STATIC_ROOT = WEB_DIR
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -242,7 +240,7 @@ def test_docs_are_served_without_internet(guarded):
     assert page.status_code == 200
     assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert assets and all(a.startswith("/") for a in assets), assets  # nothing from a CDN
-    assert "cdn." not in page.text
+    assert "cdn." not in page.text and '"validatorUrl": null' in page.text
     for asset in assets:
         response = guarded.get(asset)
         assert response.status_code == 200, asset
@@ -263,7 +261,7 @@ def test_page_and_its_assets_are_local(guarded):
 
 def test_page_script_never_writes_html():
     # Article text reaches the page through textContent only; this keeps it that way.
-    lines = (STATIC_ROOT / "static" / "app.js").read_text().splitlines()
+    lines = (WEB_DIR / "static" / "app.js").read_text().splitlines()
     script = "\n".join(line for line in lines if not line.strip().startswith("//"))
     assert not re.search(r"\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write)\b", script)
 
@@ -459,6 +457,6 @@ def test_missing_models_stop_startup_with_a_clear_message(tmp_path):
         with TestClient(create_app(models=tmp_path)):
             pass
     with pytest.raises(FileNotFoundError, match="no trained model"):
-        check_models(tmp_path)
+        model_folder(tmp_path)
     with pytest.raises(FileNotFoundError):
         serve(port=0, models=tmp_path)  # refused before uvicorn starts

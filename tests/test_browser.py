@@ -63,13 +63,14 @@ HOSTILE = "\n".join([
 
 
 @pytest.fixture(scope="module")
-def analyzer():
+def analyzer(tmp_path_factory):
     if not (MODEL_DIR / "techniques.json").is_file():
         pytest.skip(f"no trained models in {MODEL_DIR} (techniques.json is missing): "
                     "run `spinscope train` to create them, then re-run this test")
+    from spinscope.features import Embedder, EmbeddingCache
     from spinscope.pipeline import Analyzer
 
-    return Analyzer()
+    return Analyzer(embedder=Embedder(EmbeddingCache(tmp_path_factory.mktemp("embeddings") / "cache.sqlite")))
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,7 @@ def test_page_highlights_an_article(browser, base_url):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
     try:
-        browser.execute_script("window.scrollTo(0, 0); arguments[0].focus()", marks[min(3, len(marks) - 1)])
+        browser.execute_script("window.scrollTo(0, 0); arguments[0].focus()", marks[min(1, len(marks) - 1)])
         tooltip(browser)
         SCREENSHOT.parent.mkdir(exist_ok=True)
         assert browser.save_screenshot(str(SCREENSHOT))

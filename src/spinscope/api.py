@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import __version__, ingest, taxonomy
 from .document import Article
 from .ingest import MAX_BYTES, MAX_CHARS, InputError
+from .pipeline import model_folder
 
 log = logging.getLogger("spinscope.api")
 
@@ -345,20 +346,8 @@ def _service(request: Request) -> _Service:
     return request.app.state.service
 
 
-def check_models(models: Path | str | None) -> Path:
-    """The model folder to load, or ``FileNotFoundError`` saying how to get models."""
-    from .pipeline import MODEL_DIR, TASKS
-
-    folder = Path(models) if models else MODEL_DIR
-    missing = [t for t in TASKS if not (folder / f"{t}.json").is_file()]
-    if missing:
-        raise FileNotFoundError(f"no trained model for {', '.join(missing)} in {folder}: "
-                                "run `spinscope train DATA_DIR --output MODEL_DIR` first, or pass --models")
-    return folder
-
-
 def _warm_up(analyzer) -> None:
-    """Load the embedding and language models now rather than on the first request."""
+    """Load the language detector (and the embedding model, unless cached) before the first request."""
     article = ingest.with_language(Article("Warm-up\n\nThis paragraph only loads the models.\n"), None)
     analyzer.analyze(article)
 
@@ -378,7 +367,7 @@ def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
         if analyzer is None:
             from .pipeline import Analyzer
 
-            loaded = await run_in_threadpool(Analyzer, check_models(models))
+            loaded = await run_in_threadpool(Analyzer, models)
             await run_in_threadpool(_warm_up, loaded)
             app.state.service = _Service(loaded)
         else:
@@ -406,7 +395,7 @@ def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount("/docs-assets", StaticFiles(directory=_swagger_assets()), name="docs-assets")
 
-    @app.post("/api/v1/analyze", response_model=None, tags=["analysis"],
+    @app.post("/api/v1/analyze", response_model=None, tags=["analysis"], summary="Analyse text, HTML or a URL",
               responses={200: {"model": AnalysisOut, "description": "The Analysis of the article."}, **ERRORS})
     async def analyze(body: AnalyzeRequest, request: Request) -> JSONResponse:
         """Analyse one article given as text, HTML or a public http(s) URL.
@@ -425,7 +414,7 @@ def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
         result = await run_in_threadpool(_service(request).analyze, make, body.lang)
         return JSONResponse(result)
 
-    @app.post("/api/v1/analyze/file", response_model=None, tags=["analysis"],
+    @app.post("/api/v1/analyze/file", response_model=None, tags=["analysis"], summary="Analyse an uploaded file",
               responses={200: {"model": AnalysisOut, "description": "The Analysis of the article."}, **ERRORS})
     async def analyze_file(
         request: Request,
@@ -444,7 +433,7 @@ def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
         result = await run_in_threadpool(_service(request).analyze, make, lang or None)
         return JSONResponse(result)
 
-    @app.get("/api/v1/taxonomy", response_model=TaxonomyOut, tags=["reference"])
+    @app.get("/api/v1/taxonomy", response_model=TaxonomyOut, tags=["reference"], summary="Labels and colours")
     async def get_taxonomy() -> dict:
         """Every label with its definition, and the colour of each technique group."""
         from .render import GROUP_COLOURS
@@ -452,7 +441,7 @@ def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
         groups = [{"name": group, "colour": GROUP_COLOURS[group]} for group in taxonomy.TECHNIQUE_GROUPS]
         return taxonomy.as_dict() | {"technique_groups": groups}
 
-    @app.get("/health", response_model=HealthOut, tags=["reference"])
+    @app.get("/health", response_model=HealthOut, tags=["reference"], summary="Health and model versions")
     async def health(request: Request) -> dict:
         """Answers once the models are loaded."""
         info = getattr(_service(request).analyzer, "model_info", {})
@@ -469,7 +458,9 @@ def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
         return get_swagger_ui_html(openapi_url=app.openapi_url, title="spinscope API",
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+                                   swagger_favicon_url="/static/favicon.svg",
+                                   # No validator badge: it would be fetched from swagger.io.
+                                   swagger_ui_parameters={"validatorUrl": None})
 
     return app
 
@@ -488,7 +479,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, models: P
     """Run the API and the page with uvicorn; each worker process loads the models once."""
     import uvicorn
 
-    folder = check_models(models)
+    folder = model_folder(models)
     if workers <= 1:
         uvicorn.run(create_app(models=folder), host=host, port=port)
     else:

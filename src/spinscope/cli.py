@@ -1,6 +1,7 @@
 """The ``spinscope`` command line: a thin shell over the library."""
 from __future__ import annotations
 
+import io
 import json
 import sys
 from contextlib import contextmanager
@@ -82,7 +83,7 @@ def analyze(
             render.report(analysis, Console())
             return
         else:
-            console = Console(record=True, width=100, file=open("/dev/null", "w"))
+            console = Console(record=True, width=100, file=io.StringIO())
             render.report(analysis, console)
             result = console.export_text()
         if output:
@@ -203,21 +204,50 @@ def train(
     from .features import Embedder, EmbeddingCache
 
     with friendly_errors():
-        chosen = [t.value for t in tasks or list(Task) if t.value in training.RECIPES]
+        chosen = [t.value for t in tasks or list(Task)]
         command = "spinscope train " + " ".join(sys.argv[2:])
+        output.mkdir(parents=True, exist_ok=True)
         with _progress() as progress:
             bar = progress.add_task("embedding paragraphs", total=None)
             data = training.load_data(data_dir, Embedder(EmbeddingCache()), languages,
                                       progress=lambda n, total: progress.update(bar, advance=n, total=total))
-            progress.update(bar, total=progress.tasks[bar].completed or 1, completed=progress.tasks[bar].completed or 1)
-            for task in chosen:
+            progress.update(bar, total=1, completed=1)
+            decisions = {}
+            for task in [t for t in ("genre", "frames", "techniques") if t in chosen or
+                         (t == "techniques" and "spans" in chosen)]:
                 fold_bar = progress.add_task(f"{task}: {training.FOLDS}-fold CV + final fit", total=training.FOLDS + 1)
-                head = training.train_task(data[task], training.RECIPES[task], command,
-                                           lambda: progress.advance(fold_bar))
-                head.save(output, task)
-                cv = "  ".join(f"{k} {v:.3f}" for k, v in head.meta["cv"].items())
-                err.print(f"[bold]{task}[/] CV: {cv}")
+                head, decisions[task] = training.train_task(data[task], training.RECIPES[task], command,
+                                                            lambda: progress.advance(fold_bar))
+                if task in chosen:
+                    head.save(output, task)
+                    _print_cv(task, head.meta["cv"])
+            if "spans" in chosen:
+                span_bar = progress.add_task(f"spans: {training.FOLDS}-fold CV + final fit", total=training.FOLDS + 1)
+                span_data = training.load_span_data(data_dir, languages)
+                model = training.train_spans(span_data, decisions["techniques"], command,
+                                             lambda: progress.advance(span_bar))
+                model.save(output)
+                _print_cv("spans", model.meta["cv"])
+                _print_cv("spans baseline", model.meta["cv_whole_paragraph_baseline"])
         err.print(f"wrote {', '.join(chosen)} to {output}")
+
+
+def _print_cv(task: str, cv: dict) -> None:
+    err.print(f"[bold]{task}[/] CV: " + "  ".join(f"{k} {v:.3f}" for k, v in cv.items()))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1 keeps it local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes; each loads the models once.")] = 1,
+    models: ModelDir = None,
+):
+    """Serve the web page and the REST API (API docs at /docs)."""
+    from . import api
+
+    with friendly_errors():
+        api.serve(host, port, workers, models)
 
 
 @app.command()

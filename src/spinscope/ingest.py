@@ -53,7 +53,7 @@ def decode_bytes(data: bytes, source: str = "input") -> str:
     # Several code pages often decode about equally cleanly; among those, prefer the ones
     # news sites actually used, then the most coherent.
     least_chaos = min(m.chaos for m in matches)
-    close = [m for m in matches if m.chaos <= least_chaos + 0.05]
+    close = [m for m in matches if m.chaos <= least_chaos + 0.1]
     best = min(close, key=lambda m: (_COMMON_ENCODINGS.index(m.encoding) if m.encoding in _COMMON_ENCODINGS
                                      else len(_COMMON_ENCODINGS), -m.coherence))
     text = str(best)

@@ -74,14 +74,10 @@ class Head:
 
     @classmethod
     def from_sklearn(cls, estimator, labels, kind, mean, scale, thresholds, meta=None) -> "Head":
-        """Read a fitted ``LogisticRegression``, ``OneVsRestClassifier`` of them, or ``MLPClassifier``."""
+        """Read a fitted linear model (``coef_``, ``intercept_``) or ``MLPClassifier``."""
         if hasattr(estimator, "coefs_"):
             layers = [(np.asarray(W, np.float32), np.asarray(b, np.float32))
                       for W, b in zip(estimator.coefs_, estimator.intercepts_)]
-        elif hasattr(estimator, "estimators_"):
-            W = np.hstack([e.coef_.T for e in estimator.estimators_])
-            b = np.concatenate([e.intercept_ for e in estimator.estimators_])
-            layers = [(W.astype(np.float32), b.astype(np.float32))]
         else:
             layers = [(estimator.coef_.T.astype(np.float32), estimator.intercept_.astype(np.float32))]
         thresholds = np.broadcast_to(np.asarray(thresholds, np.float32), (len(labels),)).copy()

@@ -71,6 +71,7 @@ class SpanModel:
     W: np.ndarray  # (N_FEATURES, n_techniques)
     b: np.ndarray
     thresholds: np.ndarray
+    modes: list[str]  # per technique: "hull" or "sentences" (see :func:`decode`)
     labels: list[str] = field(default_factory=lambda: list(TECHNIQUE_NAMES))
     meta: dict = field(default_factory=dict)
 
@@ -78,8 +79,8 @@ class SpanModel:
         t = self.labels.index(technique)
         return sigmoid(column_dot(featurise(text, toks), self.W, t) + self.b[t])
 
-    def paragraph_spans(self, text: str, offset: int, techniques: list[tuple[str, float]],
-                        thresholds: dict[str, float] | None = None) -> list[tuple[str, int, int, float]]:
+    def paragraph_spans(self, text: str, offset: int,
+                        techniques: list[tuple[str, float]]) -> list[tuple[str, int, int, float]]:
         """Spans ``(technique, start, end, score)`` in a paragraph ``text`` starting at ``offset``.
 
         ``techniques`` are the paragraph's labels with their scores; a span's score is the
@@ -90,9 +91,9 @@ class SpanModel:
             return []
         out = []
         for technique, paragraph_score in techniques:
+            t = self.labels.index(technique)
             p = self.token_scores(text, toks, technique)
-            threshold = (thresholds or {}).get(technique, self.thresholds[self.labels.index(technique)])
-            for i, j in runs(p, threshold):
+            for i, j in decode(text, toks, p, self.modes[t], float(self.thresholds[t])):
                 out.append((technique, offset + toks[i][0], offset + toks[j - 1][1],
                             round(float(paragraph_score * p[i:j].mean()), 4)))
         return out
@@ -101,10 +102,10 @@ class SpanModel:
         from scipy import sparse
 
         folder = Path(folder)
-        W = sparse.csc_matrix(self.W.astype(np.float16))
-        np.savez_compressed(folder / f"{name}.npz", data=W.data, indices=W.indices, indptr=W.indptr,
+        W = sparse.csc_matrix(self.W)  # hashed features never seen in training stay zero: store sparse
+        np.savez_compressed(folder / f"{name}.npz", data=W.data.astype(np.float16), indices=W.indices, indptr=W.indptr,
                             b=self.b.astype(np.float32), thresholds=self.thresholds.astype(np.float32))
-        header = {"labels": self.labels, "n_features": N_FEATURES, "meta": self.meta}
+        header = {"labels": self.labels, "modes": self.modes, "n_features": N_FEATURES, "meta": self.meta}
         (folder / f"{name}.json").write_text(json.dumps(header, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
@@ -115,7 +116,7 @@ class SpanModel:
         with np.load(Path(folder) / f"{name}.npz", allow_pickle=False) as z:
             shape = (header["n_features"], len(header["labels"]))
             W = sparse.csc_matrix((z["data"].astype(np.float32), z["indices"], z["indptr"]), shape=shape)
-            return cls(W, z["b"], z["thresholds"], header["labels"], header.get("meta", {}))
+            return cls(W, z["b"], z["thresholds"], header["modes"], header["labels"], header.get("meta", {}))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -128,22 +129,43 @@ def column_dot(X, W, t: int) -> np.ndarray:
     return np.asarray(z.todense() if hasattr(z, "todense") else z).ravel()
 
 
-def runs(p: np.ndarray, threshold: float, gap: int = 1) -> list[tuple[int, int]]:
-    """Token index ranges ``[i, j)`` where ``p >= threshold``, bridging gaps of ``gap`` tokens.
+_SENTENCE_END = re.compile(r"[.!?;:…]+")
+MODES = ("hull", "runs", "sentences")
 
-    When no token reaches the threshold, the single best token is returned, so a labelled
-    paragraph always has a span.
-    """
-    above = np.flatnonzero(p >= threshold)
-    if len(above) == 0:
-        best = int(np.argmax(p))
-        return [(best, best + 1)]
-    out = []
-    start = prev = int(above[0])
-    for i in above[1:]:
-        if i - prev > gap + 1:
-            out.append((start, prev + 1))
-            start = int(i)
-        prev = int(i)
-    out.append((start, prev + 1))
+
+def sentences(text: str, toks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token ranges ``[i, j)`` of the sentences (or clauses ended by ; or :) of a paragraph."""
+    out, start = [], 0
+    for i, (a, b) in enumerate(toks):
+        if _SENTENCE_END.fullmatch(text[a:b]):
+            out.append((start, i + 1))
+            start = i + 1
+    if start < len(toks):
+        out.append((start, len(toks)))
     return out
+
+
+def decode(text: str, toks: list[tuple[int, int]], p: np.ndarray, mode: str, threshold: float) -> list[tuple[int, int]]:
+    """Token ranges ``[i, j)`` of the spans of one technique in a paragraph labelled with it.
+
+    ``hull``: one span from the first to the last token scoring at least ``threshold`` (the
+    whole paragraph when the threshold is 0). ``runs``: every run of tokens scoring at least
+    ``threshold``, bridging gaps of up to two tokens. ``sentences``: every sentence whose mean
+    token score reaches ``threshold``. All fall back to the best token or sentence, so a
+    labelled paragraph always gets a span.
+    """
+    if mode in ("hull", "runs"):
+        above = np.flatnonzero(p >= threshold)
+        if len(above) == 0:
+            best = int(np.argmax(p))
+            return [(best, best + 1)]
+        if mode == "hull":
+            return [(int(above[0]), int(above[-1]) + 1)]
+        breaks = np.flatnonzero(np.diff(above) > 3)  # a gap of at most two tokens joins two runs
+        starts = np.concatenate([[above[0]], above[breaks + 1]])
+        ends = np.concatenate([above[breaks], [above[-1]]]) + 1
+        return [(int(a), int(b)) for a, b in zip(starts, ends)]
+    ranges = sentences(text, toks)
+    means = [float(p[i:j].mean()) for i, j in ranges]
+    chosen = [r for r, m in zip(ranges, means) if m >= threshold]
+    return chosen or [ranges[int(np.argmax(means))]]

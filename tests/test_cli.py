@@ -1,0 +1,230 @@
+"""The CLI contract: analyze / predict / evaluate, and a clear one-line error for every bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from spinscope import semeval
+from spinscope.cli import app
+from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
+
+from conftest import EN_LINES, join
+
+runner = CliRunner()
+
+#: Invented articles for a tiny SemEval-style folder (ids 1-3) in English and a language with
+#: no training data (folder "xx").
+ARTICLES = {
+    "1": ["Traitors in parliament sell out our nation again", "",
+          "These corrupt cowards have betrayed every honest worker in the country.",
+          "If we do not stop them now, our children will pay for their treachery forever."],
+    "2": ["Council approves new bus timetable", "",
+          "The city council approved a new bus timetable on Tuesday, a spokesperson said.",
+          "The changes take effect next month and add two early-morning services."],
+    "3": ["Minister opens hospital wing", "", "The health minister opened a new hospital wing on Friday."],
+}
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    for lang, newline in (("en", "\n"), ("xx", "\r\n")):
+        root = tmp_path / lang
+        for n in (1, 2, 3):
+            folder = root / f"train-articles-subtask-{n}"
+            folder.mkdir(parents=True)
+            for aid, lines in ARTICLES.items():
+                (folder / f"article{aid}.txt").write_bytes(join(lines, newline).encode())
+        (root / "train-labels-subtask-1.txt").write_text("1\topinion\n2\treporting\n3\treporting\n")
+        (root / "train-labels-subtask-2.txt").write_text("1\tPolitical,Security_and_defense\n2\tQuality_of_life\n3\t\n")
+        (root / "train-labels-subtask-3.txt").write_text(
+            "1\t1\tName_Calling-Labeling\n1\t3\tName_Calling-Labeling,Loaded_Language\n1\t4\tAppeal_to_Fear-Prejudice\n"
+            "2\t1\t\n2\t3\t\n2\t4\t\n3\t1\t\n3\t3\t\n")
+        template = [f"{aid}\t{line}\t{ARTICLES[aid][line - 1]}" for aid in ARTICLES for line in (1, 3, 4)
+                    if line <= len(ARTICLES[aid]) and ARTICLES[aid][line - 1]]
+        (root / "train-labels-subtask-3.template").write_text("\n".join(template) + "\n")
+        spans = root / "train-labels-subtask-3-spans"
+        spans.mkdir()
+        text = join(ARTICLES["1"], newline)
+        start = text.index("corrupt cowards")
+        (spans / "article1-labels-subtask-3.txt").write_text(f"1\tName_Calling-Labeling\t{start}\t{start + 15}\n")
+        for aid in ("2", "3"):
+            (spans / f"article{aid}-labels-subtask-3.txt").write_text("")
+    return tmp_path
+
+
+def fail(args, input=None) -> str:
+    """Run the CLI expecting a clear failure; return its stderr."""
+    result = runner.invoke(app, args, input=input)
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    message = result.stderr.strip()
+    assert message.startswith("error:"), message
+    return message
+
+
+# --- analyze ------------------------------------------------------------------------------
+
+def test_analyze_json_follows_the_contract(tmp_path):
+    path = tmp_path / "article.txt"
+    path.write_text(join(ARTICLES["1"], "\r\n"), newline="")
+    result = runner.invoke(app, ["analyze", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.stdout)
+    text = analysis["text"]
+    assert text == path.read_bytes().decode()
+    assert analysis["language"] == "en"
+    assert text[analysis["title"]["start"]:analysis["title"]["end"]] == ARTICLES["1"][0]
+    assert analysis["genre"]["label"] in GENRE_NAMES
+    assert set(analysis["genre"]["scores"]) == set(GENRE_NAMES)
+    assert abs(sum(analysis["genre"]["scores"].values()) - 1) < 1e-3
+    assert all(f["label"] in FRAME_NAMES and 0 <= f["score"] <= 1 for f in analysis["frames"])
+    assert [p["line"] for p in analysis["paragraphs"]] == [1, 3, 4]
+    for p in analysis["paragraphs"]:
+        assert "\r" not in text[p["start"]:p["end"]]
+        assert all(t["label"] in TECHNIQUE_NAMES for t in p["techniques"])
+    for s in analysis["spans"]:
+        assert 0 <= s["start"] < s["end"] <= len(text) and text[s["start"]:s["end"]] == s["text"]
+    assert {"genre", "frames", "techniques"} <= set(analysis["models"])
+
+
+def test_analyze_lang_override_and_stdin():
+    result = runner.invoke(app, ["analyze", "-", "--format", "json", "--lang", "ge"], input=join(ARTICLES["2"]))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["language"] == "de"
+
+
+def test_analyze_text_and_html_outputs(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(join(ARTICLES["1"]))
+    text = runner.invoke(app, ["analyze", str(path)])
+    assert text.exit_code == 0 and "Genre" in text.stdout and "corrupt cowards" in text.stdout
+    out = tmp_path / "a.html"
+    html = runner.invoke(app, ["analyze", str(path), "--format", "html", "--output", str(out)])
+    assert html.exit_code == 0
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "corrupt cowards" in page and "<link" not in page
+
+
+def test_analyze_escapes_markup_in_html(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("Breaking <script>alert(1)</script> news\n\nA paragraph with </script> inside it.\n")
+    out = tmp_path / "a.html"
+    assert runner.invoke(app, ["analyze", str(path), "-f", "html", "-o", str(out)]).exit_code == 0
+    page = out.read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert page.count("</script>") == 1  # only the closing tag of the JSON data block
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+def test_missing_file():
+    assert "no such file" in fail(["analyze", "does/not/exist.txt"])
+
+
+def test_empty_and_whitespace_files(tmp_path):
+    for name, content in (("empty.txt", b""), ("blank.txt", b"  \n\t\r\n  \n")):
+        (tmp_path / name).write_bytes(content)
+        assert "empty" in fail(["analyze", str(tmp_path / name)])
+
+
+def test_binary_file(tmp_path):
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    assert "binary" in fail(["analyze", str(tmp_path / "image.png")])
+
+
+def test_legacy_encoding_is_detected(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("Le maire a été réélu\n\nLes électeurs ont voté à 60 %.\n".encode("cp1252"))
+    result = runner.invoke(app, ["analyze", str(tmp_path / "latin1.txt"), "-f", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["text"].startswith("Le maire a été réélu")
+
+
+def test_huge_file_is_refused_without_reading_it(tmp_path):
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as handle:
+        handle.truncate(50 * 1024 * 1024)  # 50 MB (sparse: no disk is used)
+    assert "at most" in fail(["analyze", str(huge)])
+
+
+def test_folder_instead_of_file(tmp_path):
+    assert "folder" in fail(["analyze", str(tmp_path)])
+
+
+def test_unknown_language(tmp_path):
+    (tmp_path / "a.txt").write_text(join(EN_LINES))
+    assert "unknown language code" in fail(["analyze", str(tmp_path / "a.txt"), "--lang", "klingon"])
+
+
+def test_url_to_private_address_is_refused():
+    assert "error:" in fail(["analyze", "http://127.0.0.1:9/article"])
+
+
+def test_data_dir_in_the_wrong_layout(tmp_path):
+    assert "no such data folder" in fail(["predict", str(tmp_path / "nope"), "--lang", "en", "--split", "train",
+                                          "--task", "genre", "--output", str(tmp_path / "p.txt")])
+    (tmp_path / "en").mkdir()
+    message = fail(["predict", str(tmp_path), "--lang", "fr", "--split", "train", "--task", "genre",
+                    "--output", str(tmp_path / "p.txt")])
+    assert "no language folder 'fr'" in message and "en" in message
+    assert "SemEval layout" in fail(["predict", str(tmp_path), "--lang", "en", "--split", "train",
+                                     "--task", "genre", "--output", str(tmp_path / "p.txt")])
+
+
+def test_console_script_prints_one_line_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "spinscope.cli", "analyze", str(tmp_path / "missing.txt")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+
+
+# --- predict / evaluate -------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "xx"])
+def test_predict_writes_official_files_for_every_task(data_dir, tmp_path, lang):
+    split = semeval.Split(data_dir, lang, "train")
+    for task in ("genre", "frames", "techniques", "spans"):
+        out = tmp_path / f"{lang}-{task}.txt"
+        result = runner.invoke(app, ["predict", str(data_dir), "--lang", lang, "--split", "train",
+                                     "--task", task, "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        if task == "genre":
+            rows = dict(line.split("\t") for line in out.read_text().splitlines())
+            assert set(rows) == set(ARTICLES) and set(rows.values()) <= set(GENRE_NAMES)
+        elif task == "frames":
+            assert set(semeval.read_frame_labels(out)) == set(ARTICLES)
+        elif task == "techniques":
+            written = [tuple(line.split("\t")[:2]) for line in out.read_text().splitlines()]
+            template = [(aid, str(line)) for aid, line in semeval.read_template(split.template_file())]
+            assert written == template
+            semeval.read_technique_labels(out)  # valid labels
+        else:
+            lengths = {aid: len(join(lines, "\r\n" if lang == "xx" else "\n")) for aid, lines in ARTICLES.items()}
+            semeval.read_spans(out, lengths)  # valid, in range
+
+
+def test_predict_reports_broken_articles_and_writes_the_rest(data_dir, tmp_path):
+    (data_dir / "en" / "train-articles-subtask-3" / "article2.txt").write_bytes(b"\x00\x01\x02binary")
+    out = tmp_path / "techniques.txt"
+    result = runner.invoke(app, ["predict", str(data_dir), "--lang", "en", "--split", "train",
+                                 "--task", "techniques", "--output", str(out)])
+    assert result.exit_code == 0
+    assert "article2.txt" in result.stderr and "binary" in result.stderr
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert {r[0] for r in rows} == set(ARTICLES)
+    assert all(r[2] == "" for r in rows if r[0] == "2")
+
+
+def test_evaluate_prints_official_scores(data_dir):
+    result = runner.invoke(app, ["evaluate", str(data_dir), "--lang", "en", "--split", "train", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    scores = report["scores"]
+    assert set(scores) == {"genre", "frames", "techniques", "spans"}
+    assert 0 <= scores["genre"]["macro_f1"] <= 1 and scores["techniques"]["paragraphs"] == 8
+    for task in ("frames", "techniques", "spans"):
+        assert 0 <= scores[task]["f1"] <= 1

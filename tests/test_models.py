@@ -1,0 +1,91 @@
+"""Model storage and decoding: numpy heads equal their scikit-learn source; no pickle anywhere."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+
+from spinscope.models import Head
+from spinscope.spans import SpanModel, decode, sentences, tokens
+
+
+@pytest.fixture
+def xy():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    return X, y
+
+
+def test_multiclass_head_matches_sklearn_and_survives_save_load(xy, tmp_path):
+    X, y = xy
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    head = Head.from_sklearn(lr, ["a", "b", "c"], "multiclass", np.zeros(6), np.ones(6), np.ones(3))
+    np.testing.assert_allclose(head.predict_proba(X), lr.predict_proba(X), atol=1e-4)
+    head.save(tmp_path, "m")
+    again = Head.load(tmp_path, "m")
+    np.testing.assert_allclose(again.predict_proba(X), lr.predict_proba(X), atol=5e-3)  # float16 storage
+    assert [r[0] for r in again.predict(X)] == [["a", "b", "c"][i] for i in lr.predict(X)]
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:  # loads without pickle
+        assert all(z[k].dtype == np.float16 for k in z.files)
+
+
+def test_multilabel_mlp_head_matches_sklearn(xy):
+    X, y = xy
+    Y = np.stack([y == 1, y == 2, X[:, 3] > 0], axis=1).astype(int)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=300, random_state=0).fit(X, Y)
+    head = Head.from_sklearn(mlp, ["x", "y", "z"], "multilabel", np.zeros(6), np.ones(6), [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(head.predict_proba(X), mlp.predict_proba(X), atol=1e-4)
+    assert head.decide(np.array([[0.6, 0.4, 0.5]])) == [["x", "z"]]
+
+
+def test_standardisation_is_part_of_the_model(xy):
+    X, y = xy
+    mean, scale = X.mean(0), X.std(0)
+    lr = LogisticRegression(max_iter=500).fit((X - mean) / scale, y)
+    head = Head.from_sklearn(lr, ["a", "b", "c"], "multiclass", mean, scale, np.ones(3))
+    np.testing.assert_allclose(head.predict_proba(X), lr.predict_proba((X - mean) / scale), atol=1e-4)
+
+
+# --- span decoding ------------------------------------------------------------------------
+
+TEXT = "These corrupt cowards lied. Voters know it! Shame on them."
+
+
+def test_tokens_are_words_and_punctuation_with_offsets():
+    toks = tokens(TEXT)
+    assert [TEXT[a:b] for a, b in toks][:5] == ["These", "corrupt", "cowards", "lied", "."]
+    assert sentences(TEXT, toks) == [(0, 5), (5, 9), (9, 13)]
+
+
+def test_decode_modes():
+    toks = tokens(TEXT)
+    p = np.zeros(len(toks))
+    p[[1, 2, 9]] = 0.9
+    assert decode(TEXT, toks, p, "hull", 0.0) == [(0, len(toks))]  # threshold 0: whole paragraph
+    assert decode(TEXT, toks, p, "hull", 0.5) == [(1, 10)]
+    assert decode(TEXT, toks, p, "runs", 0.5) == [(1, 3), (9, 10)]
+    assert decode(TEXT, toks, p, "sentences", 0.3) == [(0, 5)]  # mean 0.36 in sentence one only
+    assert decode(TEXT, toks, np.full(len(toks), 0.1), "runs", 0.5) == [(0, 1)]  # fallback: best token
+
+
+def test_span_model_round_trip_and_agreement(tmp_path):
+    from spinscope.spans import N_FEATURES, featurise
+    from spinscope.taxonomy import TECHNIQUE_NAMES
+
+    W = np.zeros((N_FEATURES, len(TECHNIQUE_NAMES)), dtype=np.float32)
+    toks = tokens(TEXT)
+    X = featurise(TEXT, toks)
+    t = TECHNIQUE_NAMES.index("Name_Calling-Labeling")
+    W[X[2].indices, t] = 1.0  # features of "cowards"
+    model = SpanModel(W, np.full(len(TECHNIQUE_NAMES), -3.0, np.float32),
+                      np.full(len(TECHNIQUE_NAMES), 0.5, np.float32), ["runs"] * len(TECHNIQUE_NAMES))
+    model.save(tmp_path)
+    again = SpanModel.load(tmp_path)
+    spans = again.paragraph_spans(TEXT, 100, [("Name_Calling-Labeling", 0.8), ("Loaded_Language", 0.6)])
+    techniques = {s[0] for s in spans}
+    assert techniques == {"Name_Calling-Labeling", "Loaded_Language"}  # every label gets a span
+    name_calling = [s for s in spans if s[0] == "Name_Calling-Labeling"]
+    assert any(TEXT[a - 100:b - 100] == "cowards" for _, a, b, _ in name_calling)
+    assert all(100 <= a < b <= 100 + len(TEXT) for _, a, b, _ in spans)

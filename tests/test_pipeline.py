@@ -1,0 +1,96 @@
+"""The shipped models: they load, agree with themselves, and get obvious articles right."""
+from __future__ import annotations
+
+import pytest
+
+from spinscope import Article, taxonomy
+from spinscope.pipeline import MODEL_DIR, Analyzer
+
+#: Articles written for these tests, each with an obvious answer.
+RANT = Article.from_parts(
+    "Treacherous elites are destroying our great nation",
+    [
+        "These corrupt, lying cowards in parliament have betrayed every honest family in this country.",
+        "They are nothing but puppets of foreign billionaires, traitors who spit on our flag and our values.",
+        "Wake up! If we do not throw these criminals out now, our children will be slaves in their own land.",
+        "Only a fool would still believe a single word coming out of their filthy, deceitful mouths.",
+    ],
+    language="en",
+)
+RATES = Article.from_parts(
+    "Central bank raises interest rates by a quarter point",
+    [
+        "The central bank raised its main interest rate by 0.25 percentage points on Thursday, to 4.5%, "
+        "the bank said in a statement.",
+        "The decision was expected by most economists, who said inflation had stayed above the 2% target "
+        "for a third quarter while wage growth slowed.",
+        "Mortgage lenders said monthly repayments on a typical variable-rate loan would rise by about 30 euros.",
+        "Shares of the largest banks rose slightly after the announcement, and the currency was little changed.",
+    ],
+    language="en",
+)
+TROOPS = Article.from_parts(
+    "Army moves tanks and air defence units to the northern border",
+    [
+        "The defence ministry said on Monday it had moved two armoured brigades and several air defence "
+        "batteries to the northern border after missile strikes on border villages.",
+        "Military officials said the troops would stay until the threat of further attacks had passed.",
+        "The general staff said soldiers had shot down four drones overnight.",
+    ],
+    language="en",
+)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+def test_shipped_models_are_small_and_pickle_free():
+    files = sorted(MODEL_DIR.iterdir())
+    assert {"genre.json", "frames.json", "techniques.json", "spans.json"} <= {f.name for f in files}
+    assert sum(f.stat().st_size for f in files) < 50 * 1024 * 1024
+    assert not [f for f in files if f.suffix in (".pkl", ".pickle", ".joblib")]
+
+
+def test_models_record_how_they_were_made(analyzer):
+    for head in analyzer.heads.values():
+        assert head.meta["command"].startswith("spinscope train")
+        assert set(head.meta["cv"]) >= {"en", "fr", "de", "it", "pl", "ru", "all"}
+    assert set(analyzer.spans.meta["cv"]) >= {"en", "all"}
+
+
+def test_obvious_articles(analyzer):
+    rant, rates, troops = (analyzer.analyze(a) for a in (RANT, RATES, TROOPS))
+    assert rant.genre["label"] == "opinion"
+    assert rates.genre["label"] == "reporting"
+    rant_techniques = {t.label for p in rant.paragraphs for t in p.techniques}
+    assert rant_techniques & {"Loaded_Language", "Name_Calling-Labeling"}
+    assert "Economic" in {f.label for f in rates.frames}
+    assert "Security_and_defense" in {f.label for f in troops.frames}
+    assert sum(len(p.techniques) for p in rant.paragraphs) > sum(len(p.techniques) for p in rates.paragraphs)
+
+
+def test_paragraph_labels_and_spans_agree(analyzer):
+    analysis = analyzer.analyze(RANT)
+    text = analysis.text
+    for p in analysis.paragraphs:
+        inside = [s for s in analysis.spans if p.start <= s.start and s.end <= p.end]
+        assert {s.technique for s in inside} == {t.label for t in p.techniques}
+    for s in analysis.spans:
+        assert 0 <= s.start < s.end <= len(text) and text[s.start:s.end] == s.text
+        assert s.text == s.text.strip() and s.technique in taxonomy.TECHNIQUE_NAMES
+        # boundaries fall on word boundaries
+        assert s.start == 0 or not (text[s.start - 1].isalnum() and text[s.start].isalnum())
+        assert s.end == len(text) or not (text[s.end - 1].isalnum() and text[s.end].isalnum())
+
+
+def test_zero_shot_languages_get_real_predictions(analyzer):
+    spanish = Article.from_parts(
+        "Los traidores corruptos venden nuestra patria",
+        ["Estos cobardes mentirosos han traicionado a todas las familias honradas del país.",
+         "Si no los echamos ahora, nuestros hijos serán esclavos en su propia tierra."],
+        language="es")
+    analysis = analyzer.analyze(spanish)
+    assert analysis.genre["label"] in taxonomy.GENRE_NAMES
+    assert any(p.techniques for p in analysis.paragraphs)
