@@ -15,12 +15,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from spinscope import batch
-from spinscope.batch import Problem, read_input, run_batch
+from spinscope.batch import read_input, run_batch
 from spinscope.corpus_report import charts, corpus_data, report_html, write_report
 from spinscope.document import Article
 from spinscope.ingest import InputError
@@ -81,7 +82,7 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 
 
 def table_counts(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as con:
+    with closing(sqlite3.connect(db)) as con:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("articles", "analyses", "paragraph_labels", "spans", "frames")}
 
@@ -91,11 +92,6 @@ def corpus(tmp_path_factory):
     """The six articles batch-analysed once from JSONL: ``(folder, jsonl path, db path, result)``."""
     folder = tmp_path_factory.mktemp("corpus")
     jsonl = write_jsonl(folder / "corpus.jsonl", jsonl_rows())
-    # Warm the embeddings cache first, so that every engine below reads the same cached
-    # vectors (a fresh embedding and its cached float16 copy differ in the last digits).
-    analyzer = batch.worker_analyzer()
-    for row in jsonl_rows():
-        analyzer.embed(Article(row["text"]))
     db = folder / "corpus.sqlite"
     seen = []
     result = run_batch(jsonl, db, progress=lambda done, total: seen.append((done, total)))
@@ -118,7 +114,7 @@ def test_batch_stores_every_article_exactly_once(corpus):
     assert (g1["source"], g1["date"], g1["language"], g1["title"]) == (
         "Valley Gazette", "2024-01-10", "en", "Council doubles parking fees overnight")
     assert g1["n_paragraphs"] == 3 and g1["status"] == "ok"
-    with sqlite3.connect(db) as con:
+    with closing(sqlite3.connect(db)) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"paragraph_labels_by_technique", "articles_by_source", "articles_by_date",
@@ -207,7 +203,7 @@ KILL_SCRIPT = textwrap.dedent("""
 
 def _analyses(db: Path) -> int:
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as con:
             return con.execute("SELECT count(*) FROM analyses").fetchone()[0]
     except sqlite3.Error:
         return 0
@@ -231,7 +227,7 @@ def test_a_batch_killed_with_sigkill_resumes_and_stores_each_article_once(tmp_pa
             time.sleep(0.02)
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the batch and its worker processes
-        process.wait()
+        process.communicate()
     assert process.returncode == -signal.SIGKILL
     stored_at_kill = _analyses(db)
     assert 4 <= stored_at_kill < len(rows), "the batch was not killed midway"
@@ -260,8 +256,8 @@ def test_bad_jsonl_lines_are_reported_with_file_and_line_and_the_rest_is_analyse
     })
     problems = []
     result = run_batch(path, tmp_path / "bad.sqlite", on_problem=problems.append)
-    assert [str(p) for p in problems] == [
-        f"{path}:2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+    assert str(problems[0]).startswith(f"{path}:2: not valid JSON (")
+    assert [str(p) for p in problems[1:]] == [
         f'{path}:3: expected a JSON object like {{"id": "a1", "text": "..."}}',
         f"{path}:4: article 'no-text': no \"text\"",
         f"{path}:6: duplicate id 'g1' (first at {path}:1): skipped",
@@ -469,3 +465,22 @@ def test_dask_engine_gives_the_same_results_as_the_local_engine(corpus, tmp_path
         assert dask.check() == []
         by_hash = lambda store: {r["hash"]: r for r in store.export_rows(with_analysis=True)}  # noqa: E731
         assert by_hash(dask) == by_hash(local)
+
+
+def test_web_app_shows_the_corpus_report(corpus):
+    from fastapi.testclient import TestClient
+
+    from spinscope.api import create_app
+
+    class Unused:
+        def analyze(self, article):
+            raise AssertionError("the corpus page must not analyse anything")
+
+    db = corpus[2]
+    with TestClient(create_app(analyzer=Unused(), db=db)) as client:
+        page = client.get("/corpus")
+        assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+    with TestClient(create_app(analyzer=Unused())) as client:
+        missing = client.get("/corpus")
+        assert missing.status_code == 404 and "--db" in missing.json()["error"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import FR_LINES, join
+from conftest import FR_LINES
 
 from spinscope import semeval
 from spinscope.semeval import DataError, Split

@@ -39,6 +39,7 @@ log = logging.getLogger("spinscope.api")
 
 WEB_DIR = Path(__file__).parent / "web"
 #: Environment variable through which ``serve(workers>1)`` tells each worker its model folder.
+DB_ENV = "SPINSCOPE_DB"
 MODELS_ENV = "SPINSCOPE_MODELS"
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 # The page needs nothing from outside the app: scripts, styles and requests stay same-origin.
@@ -354,12 +355,13 @@ def _warm_up(analyzer) -> None:
 
 # --- the application ------------------------------------------------------------------------
 
-def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
+def create_app(analyzer=None, models: Path | str | None = None, db: Path | str | None = None) -> FastAPI:
     """The spinscope web application.
 
     ``analyzer`` is any object with ``analyze(article) -> Analysis`` (tests inject one);
     when omitted, an :class:`~spinscope.pipeline.Analyzer` is loaded from ``models`` (the
-    shipped models by default) once, when the application starts.
+    shipped models by default) once, when the application starts. ``db`` is a corpus
+    database (``spinscope batch``) shown at ``/corpus``.
     """
 
     @asynccontextmanager
@@ -453,6 +455,19 @@ def create_app(analyzer=None, models: Path | str | None = None) -> FastAPI:
                             headers={"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
                                      "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"})
 
+    @app.get("/corpus", include_in_schema=False)
+    async def corpus() -> HTMLResponse:
+        """The corpus report of the database given to ``spinscope serve --db``."""
+        if db is None:
+            raise HTTPException(404, "no corpus database: start the server with `spinscope serve --db corpus.sqlite`")
+        from .corpus_report import corpus_data, report_html
+
+        html = await run_in_threadpool(lambda: report_html(corpus_data(db)))
+        # The report is self-contained: inline styles and SVG, no script at all.
+        return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                      "img-src data:; frame-ancestors 'none'",
+                                           "X-Content-Type-Options": "nosniff"})
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url=app.openapi_url, title="spinscope API",
@@ -471,17 +486,22 @@ def _swagger_assets() -> Path:
 
 
 def app_from_env() -> FastAPI:
-    """Application factory for uvicorn workers; the model folder comes from ``$SPINSCOPE_MODELS``."""
-    return create_app(models=os.environ.get(MODELS_ENV) or None)
+    """Application factory for uvicorn workers: models and corpus from ``$SPINSCOPE_MODELS``/``$SPINSCOPE_DB``."""
+    return create_app(models=os.environ.get(MODELS_ENV) or None, db=os.environ.get(DB_ENV) or None)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, models: Path | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, models: Path | None = None,
+          db: Path | None = None) -> None:
     """Run the API and the page with uvicorn; each worker process loads the models once."""
     import uvicorn
 
     folder = model_folder(models)
+    if db is not None and not Path(db).is_file():
+        raise FileNotFoundError(f"no corpus database at {db}: create one with `spinscope batch INPUT --db {db}`")
     if workers <= 1:
-        uvicorn.run(create_app(models=folder), host=host, port=port)
+        uvicorn.run(create_app(models=folder, db=db), host=host, port=port)
     else:
         os.environ[MODELS_ENV] = str(folder)
+        if db is not None:
+            os.environ[DB_ENV] = str(db)
         uvicorn.run("spinscope.api:app_from_env", factory=True, host=host, port=port, workers=workers)

@@ -46,8 +46,8 @@ IN_FLIGHT_PER_WORKER = 4
 
 Progress = Callable[[int, int], None]
 #: What a worker returns: ``(content hash, Analysis.to_dict() or None, error or None)``.
-Result = tuple[str, "dict | None", "str | None"]
-Task = tuple[str, str, str, "str | None"]  # (content hash, text, id, language)
+Result = tuple[str, dict | None, str | None]
+Task = tuple[str, str, str, str | None]  # (content hash, text, id, language)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .ingest import InputError
@@ -165,7 +167,7 @@ def evaluate(
         for t in task or list(Task):
             job = _job(data_dir, lang, split, t)
             results[t.value] = score(job, list(_rows(analyzer, job, f"{lang}/{split} {t.value}")))
-        cv = {name: head.meta.get("cv", {}) for name, head in analyzer.heads.items()}
+        cv = {name: info.get("cv") or {} for name, info in analyzer.model_info.items()}
         if as_json:
             print(json.dumps({"lang": lang, "split": split, "scores": results, "cross_validation": cv}, indent=2))
             return
@@ -242,12 +244,118 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes; each loads the models once.")] = 1,
     models: ModelDir = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="A corpus database (spinscope batch) to show at /corpus.")] = None,
 ):
-    """Serve the web page and the REST API (API docs at /docs)."""
+    """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
     from . import api
 
     with friendly_errors():
-        api.serve(host, port, workers, models)
+        api.serve(host, port, workers, models, db)
+
+
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+class _RateColumn(ProgressColumn):
+    """Articles per minute, averaged by rich over the last 30 seconds."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{60 * speed:,.0f}/min" if speed else "", style="progress.data.speed")
+
+
+def _batch_progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False)
+
+
+Database = Annotated[Path, typer.Option("--db", help="The corpus database (SQLite; created when missing).")]
+ModelVersion = Annotated[Optional[str], typer.Option("--model-version", help="Only this model version (a prefix is enough; default: the latest used).")]
+MAX_PROBLEMS_SHOWN = 20
+
+
+@app.command()
+def batch(
+    input: Annotated[Path, typer.Argument(help="A folder of .txt/.html files, a .jsonl or .csv file with id and text "
+                                               "(optional: title, url, source, date, language), or a SemEval data folder.")],
+    db: Database,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (local), or workers of the local dask cluster.")] = 1,
+    engine: Annotated[Engine, typer.Option("--engine", help="local: processes on this machine; dask: a dask.distributed cluster.")] = Engine.local,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="A dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster of --workers).")] = None,
+    split: Annotated[Optional[str], typer.Option("--split", help="SemEval data folder only: read this split (train, dev, test).")] = None,
+    lang: Lang = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Analyse again the articles stored as failed.")] = False,
+    models: ModelDir = None,
+):
+    """Analyse a corpus into a database. Killed and rerun, it resumes: each article is stored once."""
+    from .batch import BatchError, analyse_records, read_input
+
+    with friendly_errors():
+        if scheduler and engine is not Engine.dask:
+            raise InputError("--scheduler needs --engine dask")
+        records, problems = read_input(input, split, lang)
+        for problem in problems[:MAX_PROBLEMS_SHOWN]:
+            err.print(f"[yellow]input:[/] {problem}", highlight=False, soft_wrap=True)
+        with _batch_progress() as progress:
+            bar = progress.add_task(f"analysing ({engine.value}, {workers} worker{'s' * (workers > 1)})", total=None)
+            try:
+                result = analyse_records(records, db, workers=workers, engine=engine.value, scheduler=scheduler,
+                                         model_dir=models, retry_failed=retry_failed, problems=problems,
+                                         progress=lambda done, total: progress.update(bar, completed=done, total=total))
+            except KeyboardInterrupt:
+                progress.stop()
+                err.print("[yellow]interrupted:[/] every article stored so far is kept; run the same command again to resume")
+                raise typer.Exit(130) from None
+            except BatchError as error:
+                progress.stop()
+                err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+                raise typer.Exit(1) from None
+        shown = min(len(problems), MAX_PROBLEMS_SHOWN)
+        for problem in result.problems[shown:MAX_PROBLEMS_SHOWN]:  # found while planning: the same text twice
+            err.print(f"[yellow]input:[/] {problem}", highlight=False, soft_wrap=True)
+        if len(result.problems) > MAX_PROBLEMS_SHOWN:
+            err.print(f"[yellow]... and {len(result.problems) - MAX_PROBLEMS_SHOWN} more input problem(s)[/]")
+        err.print(f"{db}: {result.analysed} analysed, {result.failed} failed (stored with their reason), "
+                  f"{result.skipped} already stored or repeated, {len(result.problems)} input problem(s); "
+                  f"model version {result.model_version}; {result.per_minute:,.1f} articles/min", highlight=False)
+
+
+@app.command()
+def export(
+    db: Database,
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv: one row per article; jsonl and parquet add the full analysis.")] = ExportFormat.csv,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The file to write (default: the database's name with the format's suffix).")] = None,
+    model_version: ModelVersion = None,
+):
+    """Export a corpus database: one row per analysed article."""
+    from .store import export as export_store
+
+    with friendly_errors():
+        output = output or db.with_suffix(f".{format.value}")
+        rows = export_store(db, output, format.value, model_version)
+        err.print(f"wrote {rows} row(s) to {output}")
+
+
+@app.command()
+def report(
+    db: Database,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
+    model_version: ModelVersion = None,
+):
+    """Write a self-contained HTML report of a corpus: techniques, sources, time, frames, genres, spans."""
+    from .corpus_report import write_report
+
+    with friendly_errors():
+        summary = write_report(db, output, model_version)["summary"]
+        err.print(f"wrote {output} ({summary['analysed']} articles, model version {summary['model_version']})")
 
 
 @app.command()

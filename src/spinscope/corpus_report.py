@@ -20,8 +20,10 @@ from .store import Store
 TOP_SPANS = 10
 TOP_SOURCES = 15
 TOP_TECHNIQUES_OVER_TIME = 6
-ARTICLES_PER_SPAN = 5
-MAX_ARTICLE_CHARS = 20_000
+ARTICLES_PER_SPAN = 3
+MAX_ARTICLE_CHARS = 8_000
+#: Longer span texts are shortened in the table (the article below shows them whole).
+MAX_SPAN_CHARS = 200
 
 
 def _title(name: str) -> str:
@@ -350,7 +352,8 @@ def report_html(data: dict, svgs: dict[str, str] | None = None) -> str:
             parts.append(f"<h3>{_e(_title(technique))}</h3><table><tr><th>text</th><th>times</th><th>articles</th></tr>")
             for entry in entries:
                 links = ", ".join(f"<a href=\"#{_anchor(a['hash'])}\">{_e(a['id'])}</a>" for a in entry["articles"])
-                parts.append(f"<tr><td>“{_e(entry['text'])}”</td><td class=n>{entry['count']}</td><td>{links}</td></tr>")
+                shown = _shorten(entry["text"], MAX_SPAN_CHARS)
+                parts.append(f"<tr><td>“{_e(shown)}”</td><td class=n>{entry['count']}</td><td>{links}</td></tr>")
             parts.append("</table>")
     else:
         parts.append("<p class=\"note\">No spans stored: the analyses were made without a span model.</p>")
@@ -365,6 +368,11 @@ def report_html(data: dict, svgs: dict[str, str] | None = None) -> str:
                      + "</table>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _top_shares(shares: dict[str, float], n: int = 3) -> str:

@@ -92,7 +92,9 @@ class Embedder:
         return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+        # Rounded to float16 like the cache stores them, so a cached and a fresh run agree exactly.
+        vectors = np.asarray(self.model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+        return vectors.astype(np.float16).astype(np.float32)
 
     def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
         """Embed ``texts``; ``progress(n)`` is called after each batch of n new texts."""

@@ -1,7 +1,6 @@
 """``Analyzer``: loads the shipped models once and turns an :class:`Article` into an :class:`Analysis`."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -98,10 +97,6 @@ class Analyzer:
 
     def analyze(self, article: Article) -> Analysis:
         return self.analyze_embedded(article, self.embed(article))
-
-    def analyze_many(self, articles: Iterable[Article]) -> Iterator[Analysis]:
-        for article in articles:
-            yield self.analyze(article)
 
     def analyze_embedded(self, article: Article, embeddings: np.ndarray) -> Analysis:
         """Analyse ``article`` given its paragraph embeddings ``(len(paragraphs), 384)``."""
