@@ -80,7 +80,7 @@ def test_span_model_round_trip_and_agreement(tmp_path):
     t = TECHNIQUE_NAMES.index("Name_Calling-Labeling")
     W[X[2].indices, t] = 1.0  # features of "cowards"
     model = SpanModel(W, np.full(len(TECHNIQUE_NAMES), -3.0, np.float32),
-                      np.full(len(TECHNIQUE_NAMES), 0.5, np.float32), ["runs"] * len(TECHNIQUE_NAMES))
+                      {"*": {t: ["runs", 0.5] for t in TECHNIQUE_NAMES}, "xx": {t: ["hull", 0.0] for t in TECHNIQUE_NAMES}})
     model.save(tmp_path)
     again = SpanModel.load(tmp_path)
     spans = again.paragraph_spans(TEXT, 100, [("Name_Calling-Labeling", 0.8), ("Loaded_Language", 0.6)])
@@ -89,3 +89,6 @@ def test_span_model_round_trip_and_agreement(tmp_path):
     name_calling = [s for s in spans if s[0] == "Name_Calling-Labeling"]
     assert any(TEXT[a - 100:b - 100] == "cowards" for _, a, b, _ in name_calling)
     assert all(100 <= a < b <= 100 + len(TEXT) for _, a, b, _ in spans)
+    # a language with its own decoders uses them: "xx" marks whole paragraphs
+    whole = again.paragraph_spans(TEXT, 100, [("Name_Calling-Labeling", 0.8)], language="xx")
+    assert [(a, b) for _, a, b, _ in whole] == [(100, 100 + len(TEXT))]

@@ -131,7 +131,7 @@ class Analyzer:
         out = []
         for p in paragraphs:
             found = self.spans.paragraph_spans(article.text[p.start:p.end], p.start,
-                                               [(t.label, t.score) for t in p.techniques])
+                                               [(t.label, t.score) for t in p.techniques], article.language)
             out.extend(SpanLabel(t, a, b, article.text[a:b], score) for t, a, b, score in found)
         return sorted(out, key=lambda s: (s.start, s.end, s.technique))
 

@@ -66,12 +66,15 @@ def featurise(text: str, toks: list[tuple[int, int]]):
 
 @dataclass
 class SpanModel:
-    """Per-technique token scorers ``sigmoid(X @ W[:, t] + b[t])`` with thresholds."""
+    """Per-technique token scorers ``sigmoid(X @ W[:, t] + b[t])`` and their decoders.
+
+    ``decoders[language][technique]`` is ``[mode, threshold]`` (see :func:`decode`); the
+    ``"*"`` entry serves every language without its own.
+    """
 
     W: np.ndarray  # (N_FEATURES, n_techniques)
     b: np.ndarray
-    thresholds: np.ndarray
-    modes: list[str]  # per technique: "hull" or "sentences" (see :func:`decode`)
+    decoders: dict[str, dict[str, list]]
     labels: list[str] = field(default_factory=lambda: list(TECHNIQUE_NAMES))
     meta: dict = field(default_factory=dict)
 
@@ -79,8 +82,8 @@ class SpanModel:
         t = self.labels.index(technique)
         return sigmoid(column_dot(featurise(text, toks), self.W, t) + self.b[t])
 
-    def paragraph_spans(self, text: str, offset: int,
-                        techniques: list[tuple[str, float]]) -> list[tuple[str, int, int, float]]:
+    def paragraph_spans(self, text: str, offset: int, techniques: list[tuple[str, float]],
+                        language: str | None = None) -> list[tuple[str, int, int, float]]:
         """Spans ``(technique, start, end, score)`` in a paragraph ``text`` starting at ``offset``.
 
         ``techniques`` are the paragraph's labels with their scores; a span's score is the
@@ -89,11 +92,12 @@ class SpanModel:
         toks = tokens(text)
         if not toks:
             return []
+        decoders = self.decoders.get(language or "", self.decoders["*"])
         out = []
         for technique, paragraph_score in techniques:
-            t = self.labels.index(technique)
             p = self.token_scores(text, toks, technique)
-            for i, j in decode(text, toks, p, self.modes[t], float(self.thresholds[t])):
+            mode, threshold = decoders[technique]
+            for i, j in decode(text, toks, p, mode, float(threshold)):
                 out.append((technique, offset + toks[i][0], offset + toks[j - 1][1],
                             round(float(paragraph_score * p[i:j].mean()), 4)))
         return out
@@ -104,8 +108,8 @@ class SpanModel:
         folder = Path(folder)
         W = sparse.csc_matrix(self.W)  # hashed features never seen in training stay zero: store sparse
         np.savez_compressed(folder / f"{name}.npz", data=W.data.astype(np.float16), indices=W.indices, indptr=W.indptr,
-                            b=self.b.astype(np.float32), thresholds=self.thresholds.astype(np.float32))
-        header = {"labels": self.labels, "modes": self.modes, "n_features": N_FEATURES, "meta": self.meta}
+                            b=self.b.astype(np.float32))
+        header = {"labels": self.labels, "decoders": self.decoders, "n_features": N_FEATURES, "meta": self.meta}
         (folder / f"{name}.json").write_text(json.dumps(header, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
@@ -116,7 +120,7 @@ class SpanModel:
         with np.load(Path(folder) / f"{name}.npz", allow_pickle=False) as z:
             shape = (header["n_features"], len(header["labels"]))
             W = sparse.csc_matrix((z["data"].astype(np.float32), z["indices"], z["indptr"]), shape=shape)
-            return cls(W, z["b"], z["thresholds"], header["modes"], header["labels"], header.get("meta", {}))
+            return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

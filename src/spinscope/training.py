@@ -396,27 +396,32 @@ def decode_spans(data: SpanData, scores: np.ndarray, predicted: list[list[str]],
 
 
 WHOLE_PARAGRAPH = ("hull", 0.0)
+DEFAULT_DECODERS = "*"  # the pooled decoders, for languages without their own
 DECODER_GRID = [WHOLE_PARAGRAPH] + [(mode, t) for mode in ("hull", "runs", "sentences")
                                     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
 
 
-def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str]], passes: int = 2
-                    ) -> dict[str, tuple[str, float]]:
-    """Per-technique decoder maximising the pooled span F1 (coordinate ascent from whole paragraphs).
+def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str]], passes: int = 1,
+                    lang: str | None = None) -> dict[str, tuple[str, float]]:
+    """Per-technique decoder maximising the span F1 of ``lang`` (all languages pooled by default),
+    by coordinate ascent from whole paragraphs.
 
     The metric is micro-averaged over techniques, so each choice is judged on the total score,
     not on its own technique's F1.
     """
+    if lang is not None:
+        predicted = [labels if p.lang == lang else [] for p, labels in zip(data.paragraphs, predicted)]
+    gold = [g for g in data.gold if lang is None or g[0].startswith(f"{lang}:")]
     decoders = {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}
     spans = {t: decode_spans(data, scores, predicted, decoders, [t]) for t in TECHNIQUE_NAMES}
-    order = sorted(TECHNIQUE_NAMES, key=lambda t: -sum(g[1] == t for g in data.gold))
+    order = sorted(TECHNIQUE_NAMES, key=lambda t: -sum(g[1] == t for g in gold))
     for _ in range(passes):
         for technique in order:
-            best = (evaluation.span_scores(data.gold, [s for v in spans.values() for s in v]).f1, decoders[technique])
+            best = (evaluation.span_scores(gold, [s for v in spans.values() for s in v]).f1, decoders[technique])
             others = [s for t, v in spans.items() if t != technique for s in v]
             for candidate in DECODER_GRID:
                 trial = decode_spans(data, scores, predicted, decoders | {technique: candidate}, [technique])
-                f1 = evaluation.span_scores(data.gold, others + trial).f1
+                f1 = evaluation.span_scores(gold, others + trial).f1
                 if f1 > best[0] + 1e-4:
                     best = (f1, candidate)
             decoders[technique] = best[1]
@@ -453,17 +458,27 @@ def train_spans(data: SpanData, paragraph_decisions: dict, command: str,
         if progress:
             progress()
     predicted = [paragraph_decisions.get((p.lang, (p.article, p.line)), []) for p in data.paragraphs]
-    decoders = choose_decoders(data, S, predicted, passes=1)
+    # One decoder set per training language (its span lengths differ: Russian spans cover a
+    # quarter of their paragraph, English ones a sixth) and a pooled one for every other language.
+    langs = sorted({p.lang for p in data.paragraphs})
+    decoders = {DEFAULT_DECODERS: choose_decoders(data, S, predicted)}
+    decoders |= {semeval.iso_language(lang): choose_decoders(data, S, predicted, lang=lang) for lang in langs}
     baseline = {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}
     cv, cv_baseline = {}, {}
-    for lang in sorted({p.lang for p in data.paragraphs}):
+    ours_all, base_all = [], []
+    for lang in langs:
+        iso = semeval.iso_language(lang)
         gold = [g for g in data.gold if g[0].startswith(f"{lang}:")]
         only = [labels if p.lang == lang else [] for p, labels in zip(data.paragraphs, predicted)]
-        iso = semeval.iso_language(lang)
-        cv[iso] = round(evaluation.span_scores(gold, decode_spans(data, S, only, decoders)).f1, 4)
-        cv_baseline[iso] = round(evaluation.span_scores(gold, decode_spans(data, S, only, baseline)).f1, 4)
-    cv["all"] = round(evaluation.span_scores(data.gold, decode_spans(data, S, predicted, decoders)).f1, 4)
-    cv_baseline["all"] = round(evaluation.span_scores(data.gold, decode_spans(data, S, predicted, baseline)).f1, 4)
+        ours, base = decode_spans(data, S, only, decoders[iso]), decode_spans(data, S, only, baseline)
+        ours_all += ours
+        base_all += base
+        cv[iso] = round(evaluation.span_scores(gold, ours).f1, 4)
+        cv_baseline[iso] = round(evaluation.span_scores(gold, base).f1, 4)
+    cv["all"] = round(evaluation.span_scores(data.gold, ours_all).f1, 4)
+    cv_baseline["all"] = round(evaluation.span_scores(data.gold, base_all).f1, 4)
+    pooled = decode_spans(data, S, predicted, decoders[DEFAULT_DECODERS])
+    cv["all, pooled decoders"] = round(evaluation.span_scores(data.gold, pooled).f1, 4)
     W, b = fit_token_scorers(data, np.ones(len(data.paragraphs), dtype=bool))
     if progress:
         progress()
@@ -471,12 +486,11 @@ def train_spans(data: SpanData, paragraph_decisions: dict, command: str,
         "version": __version__,
         "task": "spans",
         "estimator": f"per-technique token logistic regression (C={SPAN_C}) on hashed lexical features",
-        "decoders": {t: list(d) for t, d in decoders.items()},
         "cv": cv,
         "cv_whole_paragraph_baseline": cv_baseline,
         "cv_protocol": f"{FOLDS}-fold GroupKFold by article, seed {SEED}; paragraph labels from the "
                        "techniques model's out-of-fold predictions; span F1 with partial overlap",
         "command": command,
     }
-    return SpanModel(W, b, np.array([decoders[t][1] for t in TECHNIQUE_NAMES], dtype=np.float32),
-                     [decoders[t][0] for t in TECHNIQUE_NAMES], list(TECHNIQUE_NAMES), meta)
+    return SpanModel(W, b, {lang: {t: list(d) for t, d in chosen.items()} for lang, chosen in decoders.items()},
+                     list(TECHNIQUE_NAMES), meta)
