@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__, ingest, taxonomy
 from .document import Article
-from .ingest import MAX_BYTES, MAX_CHARS, InputError
+from .ingest import HTML_SUFFIXES, MAX_BYTES, MAX_CHARS, InputError
 from .pipeline import model_folder
 
 log = logging.getLogger("spinscope.api")
@@ -41,7 +41,6 @@ WEB_DIR = Path(__file__).parent / "web"
 #: Environment variable through which ``serve(workers>1)`` tells each worker its model folder.
 DB_ENV = "SPINSCOPE_DB"
 MODELS_ENV = "SPINSCOPE_MODELS"
-HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 # The page needs nothing from outside the app: scripts, styles and requests stay same-origin.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "

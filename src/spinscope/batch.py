@@ -31,13 +31,12 @@ from datetime import datetime
 from pathlib import Path
 
 from .document import Article
-from .ingest import MAX_BYTES, MAX_CHARS, InputError, decode_bytes, html_article, normalise_language
+from .ingest import HTML_SUFFIXES, MAX_BYTES, MAX_CHARS, InputError, decode_bytes, html_article, normalise_language
 from .semeval import article_id, iso_language
 from .store import ArticleRecord, Store, model_version
 
 ENGINES = ("local", "dask")
 TEXT_SUFFIXES = (".txt",)
-HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
 OPTIONAL_FIELDS = ("title", "url", "source", "date")

@@ -18,6 +18,8 @@ MAX_BYTES = 2_000_000
 #: Languages the detector chooses among (ISO 639-1); an explicit ``lang`` may be any code
 #: the detector knows, since the embeddings are multilingual.
 DETECTED_LANGUAGES = ("en fr de it pl ru es el ka bg pt sl uk ar hi nl ro cs hr sr tr sv da fi hu sk lt lv et".split())
+#: File suffixes read as web pages (other files are sniffed for HTML markup).
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 _COMMON_ENCODINGS = ["utf_16", "utf_32", "cp1252", "cp1251", "cp1250", "koi8_r", "iso8859_15", "cp1253",
                      "iso8859_2", "iso8859_5", "iso8859_7", "gb18030", "big5", "shift_jis", "euc_kr"]
 _HTML_HINT = re.compile(rb"<(!doctype html|html|head|body|p|div|article)[\s>]", re.IGNORECASE)
@@ -137,7 +139,7 @@ def load(source: str, lang: str | None = None) -> Article:
         article = load_url(source)
     else:
         path = Path(source)
-        html = path.suffix.lower() in (".html", ".htm", ".xhtml") or None
+        html = path.suffix.lower() in HTML_SUFFIXES or None
         article = article_from_bytes(read_path(path), str(path), html=html, id=path.stem)
     return with_language(article, lang)
 
