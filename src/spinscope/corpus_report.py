@@ -104,13 +104,18 @@ def _sources(db, ok: str, version: str, top: int) -> dict:
                       (version, top)).fetchall()
     articles = {src: n for src, n in rows}
     shares: dict[str, dict[str, float]] = {src: {} for src in articles}
-    for src, technique, n in db.execute(
-            f"SELECT coalesce(r.source, '(no source)') AS src, p.technique, count(DISTINCT p.analysis_id) "
-            f"FROM paragraph_labels p JOIN analyses a ON a.analysis_id = p.analysis_id JOIN articles r "
-            f"ON r.hash = a.article_hash WHERE {ok} GROUP BY src, p.technique", (version,)):
+    for src, technique, n in _articles_with_technique(db, "coalesce(r.source, '(no source)')", ok, version):
         if src in shares:
             shares[src][technique] = round(n / articles[src], 4)
     return {"articles": articles, "technique_share": shares}
+
+
+def _articles_with_technique(db, group: str, where: str, version: str):
+    """``(group value, technique, number of articles using it)`` rows, grouped by the SQL ``group``."""
+    return db.execute(
+        f"SELECT {group} AS grp, p.technique, count(DISTINCT p.analysis_id) FROM paragraph_labels p "
+        f"JOIN analyses a ON a.analysis_id = p.analysis_id JOIN articles r ON r.hash = a.article_hash "
+        f"WHERE {where} GROUP BY grp, p.technique", (version,))
 
 
 def _over_time(db, ok: str, version: str, techniques: list[str]) -> dict:
@@ -128,10 +133,7 @@ def _over_time(db, ok: str, version: str, techniques: list[str]) -> dict:
                                f"r.hash = a.article_hash WHERE {ok} AND r.date IS NOT NULL GROUP BY period "
                                "ORDER BY period", (version,)).fetchall())
     share: dict[str, dict[str, float]] = {t: {} for t in techniques}
-    for when, technique, n in db.execute(
-            f"SELECT {period} AS period, p.technique, count(DISTINCT p.analysis_id) FROM paragraph_labels p "
-            f"JOIN analyses a ON a.analysis_id = p.analysis_id JOIN articles r ON r.hash = a.article_hash "
-            f"WHERE {ok} AND r.date IS NOT NULL GROUP BY period, p.technique", (version,)):
+    for when, technique, n in _articles_with_technique(db, period, f"{ok} AND r.date IS NOT NULL", version):
         if technique in share:
             share[technique][when] = round(n / articles[when], 4)
     return {"unit": unit, "periods": list(articles), "articles": articles, "technique_share": share}
