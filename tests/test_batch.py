@@ -51,14 +51,10 @@ ARTICLES = [
 ]
 
 
-def article_text(title: str, paragraphs: list[str]) -> str:
-    return title + "\n\n" + "\n".join(paragraphs) + "\n"
-
-
 def jsonl_rows() -> list[dict]:
     rows = []
     for aid, title, paragraphs, source, date in ARTICLES:
-        row = {"id": aid, "text": article_text(title, paragraphs), "source": source, "language": "en"}
+        row = {"id": aid, "text": Article.from_parts(title, paragraphs).text, "source": source, "language": "en"}
         if date:
             row["date"] = date
         rows.append(row)
@@ -299,7 +295,7 @@ def test_bad_csv_rows_are_reported_at_their_first_line(tmp_path):
 def test_folder_input_reads_txt_and_html_and_reports_unreadable_files(tmp_path, html_extractor):
     root = tmp_path / "articles"
     (root / "Gazette").mkdir(parents=True)
-    (root / "Gazette" / "one.txt").write_text(article_text(*ARTICLES[0][1:3]), encoding="utf-8")
+    (root / "Gazette" / "one.txt").write_text(Article.from_parts(*ARTICLES[0][1:3]).text, encoding="utf-8")
     paragraphs = "".join(f"<p>{p} It was a long day for everyone involved in the story.</p>" for p in ARTICLES[3][2])
     (root / "two.html").write_text(f"<html><head><title>{ARTICLES[3][1]}</title></head><body><article>"
                                    f"<h1>{ARTICLES[3][1]}</h1>{paragraphs}</article></body></html>", encoding="utf-8")

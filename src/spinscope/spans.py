@@ -20,6 +20,8 @@ from .taxonomy import TECHNIQUE_NAMES
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 N_FEATURES = 2**17
+#: Key of the decoders pooled over all training languages, used for every other language.
+POOLED = "*"
 _QUOTES = set("\"'«»“”„‘’")
 
 
@@ -92,7 +94,7 @@ class SpanModel:
         toks = tokens(text)
         if not toks:
             return []
-        decoders = self.decoders.get(language or "", self.decoders["*"])
+        decoders = self.decoders.get(language or "", self.decoders[POOLED])
         out = []
         for technique, paragraph_score in techniques:
             p = self.token_scores(text, toks, technique)
@@ -134,7 +136,6 @@ def column_dot(X, W, t: int) -> np.ndarray:
 
 
 _SENTENCE_END = re.compile(r"[.!?;:…]+")
-MODES = ("hull", "runs", "sentences")
 
 
 def sentences(text: str, toks: list[tuple[int, int]]) -> list[tuple[int, int]]:

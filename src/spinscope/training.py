@@ -191,20 +191,20 @@ def _one_vs_rest(X: np.ndarray, Y: np.ndarray, recipe: Recipe) -> _Linear:
     return _Linear(coef, intercept)
 
 
-def folds(data: TaskData) -> list[np.ndarray]:
-    """Fold number of each row: 5 folds grouped by article, the same on every run."""
+def folds(groups: np.ndarray) -> np.ndarray:
+    """Fold number of each row: 5 folds grouped by article (``groups``), the same on every run."""
     from sklearn.model_selection import GroupKFold
 
-    fold = np.zeros(len(data.X), dtype=int)
+    fold = np.zeros(len(groups), dtype=int)
     splitter = GroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
-    for k, (_, test) in enumerate(splitter.split(data.X, groups=data.groups)):
+    for k, (_, test) in enumerate(splitter.split(groups, groups=groups)):
         fold[test] = k
     return fold
 
 
 def out_of_fold(data: TaskData, recipe: Recipe, progress: Callable[[], None] | None = None) -> np.ndarray:
     """Out-of-fold probabilities ``(n, len(labels))`` from 5-fold CV grouped by article."""
-    fold = folds(data)
+    fold = folds(data.groups)
     P = np.zeros(data.Y.shape, dtype=np.float32)
     for k in range(FOLDS):
         head = fit(data.subset(fold != k), recipe)
@@ -351,7 +351,6 @@ def load_span_data(data_dir: Path, languages: Sequence[str] | None = None, max_a
 
 
 SPAN_C = 0.5
-SPAN_THRESHOLD_GRID = np.round(np.arange(0.1, 0.91, 0.05), 2)
 
 
 def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPAN_C):
@@ -396,9 +395,14 @@ def decode_spans(data: SpanData, scores: np.ndarray, predicted: list[list[str]],
 
 
 WHOLE_PARAGRAPH = ("hull", 0.0)
-DEFAULT_DECODERS = "*"  # the pooled decoders, for languages without their own
 DECODER_GRID = [WHOLE_PARAGRAPH] + [(mode, t) for mode in ("hull", "runs", "sentences")
                                     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+
+
+def for_language(data: SpanData, predicted: list[list[str]], lang: str):
+    """``predicted`` with the labels of other languages' paragraphs removed, and ``lang``'s gold spans."""
+    only = [labels if p.lang == lang else [] for p, labels in zip(data.paragraphs, predicted)]
+    return only, [g for g in data.gold if g[0].startswith(f"{lang}:")]
 
 
 def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str]], passes: int = 1,
@@ -410,8 +414,9 @@ def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str
     not on its own technique's F1.
     """
     if lang is not None:
-        predicted = [labels if p.lang == lang else [] for p, labels in zip(data.paragraphs, predicted)]
-    gold = [g for g in data.gold if lang is None or g[0].startswith(f"{lang}:")]
+        predicted, gold = for_language(data, predicted, lang)
+    else:
+        gold = data.gold
     decoders = {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}
     spans = {t: decode_spans(data, scores, predicted, decoders, [t]) for t in TECHNIQUE_NAMES}
     order = sorted(TECHNIQUE_NAMES, key=lambda t: -sum(g[1] == t for g in gold))
@@ -429,16 +434,6 @@ def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str
     return decoders
 
 
-def span_folds(data: SpanData) -> np.ndarray:
-    from sklearn.model_selection import GroupKFold
-
-    groups = np.array([p.key for p in data.paragraphs])
-    fold = np.zeros(len(groups), dtype=int)
-    for k, (_, test) in enumerate(GroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED).split(groups, groups=groups)):
-        fold[test] = k
-    return fold
-
-
 def train_spans(data: SpanData, paragraph_decisions: dict, command: str,
                 progress: Callable[[], None] | None = None):
     """Cross-validate the token scorers, choose each technique's decoder, fit on everything.
@@ -447,9 +442,9 @@ def train_spans(data: SpanData, paragraph_decisions: dict, command: str,
     so the CV scores are those of the whole chain on unseen articles, and the whole-paragraph
     baseline is scored on the same paragraph labels.
     """
-    from .spans import SpanModel, sigmoid
+    from .spans import POOLED, SpanModel, sigmoid
 
-    fold = span_folds(data)
+    fold = folds(np.array([p.key for p in data.paragraphs]))
     S = np.zeros((data.X.shape[0], len(TECHNIQUE_NAMES)), dtype=np.float32)
     for k in range(FOLDS):
         W, b = fit_token_scorers(data, fold != k)
@@ -461,15 +456,14 @@ def train_spans(data: SpanData, paragraph_decisions: dict, command: str,
     # One decoder set per training language (its span lengths differ: Russian spans cover a
     # quarter of their paragraph, English ones a sixth) and a pooled one for every other language.
     langs = sorted({p.lang for p in data.paragraphs})
-    decoders = {DEFAULT_DECODERS: choose_decoders(data, S, predicted)}
+    decoders = {POOLED: choose_decoders(data, S, predicted)}
     decoders |= {semeval.iso_language(lang): choose_decoders(data, S, predicted, lang=lang) for lang in langs}
     baseline = {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}
     cv, cv_baseline = {}, {}
     ours_all, base_all = [], []
     for lang in langs:
         iso = semeval.iso_language(lang)
-        gold = [g for g in data.gold if g[0].startswith(f"{lang}:")]
-        only = [labels if p.lang == lang else [] for p, labels in zip(data.paragraphs, predicted)]
+        only, gold = for_language(data, predicted, lang)
         ours, base = decode_spans(data, S, only, decoders[iso]), decode_spans(data, S, only, baseline)
         ours_all += ours
         base_all += base
@@ -477,7 +471,7 @@ def train_spans(data: SpanData, paragraph_decisions: dict, command: str,
         cv_baseline[iso] = round(evaluation.span_scores(gold, base).f1, 4)
     cv["all"] = round(evaluation.span_scores(data.gold, ours_all).f1, 4)
     cv_baseline["all"] = round(evaluation.span_scores(data.gold, base_all).f1, 4)
-    pooled = decode_spans(data, S, predicted, decoders[DEFAULT_DECODERS])
+    pooled = decode_spans(data, S, predicted, decoders[POOLED])
     cv["all, pooled decoders"] = round(evaluation.span_scores(data.gold, pooled).f1, 4)
     W, b = fit_token_scorers(data, np.ones(len(data.paragraphs), dtype=bool))
     if progress:
