@@ -52,6 +52,10 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 GenreName = Literal[taxonomy.GENRE_NAMES]
 FrameName = Literal[taxonomy.FRAME_NAMES]
 TechniqueName = Literal[taxonomy.TECHNIQUE_NAMES]
+NarrativeName = Literal[taxonomy.NARRATIVE_NAMES]
+SubnarrativeName = Literal[taxonomy.SUBNARRATIVE_NAMES]
+RoleName = Literal[taxonomy.ROLE_NAMES]
+FineRoleName = Literal[taxonomy.FINE_ROLE_NAMES]
 Score = Field(ge=0.0, le=1.0, description="Model probability, 0 to 1.")
 
 
@@ -121,6 +125,38 @@ class SpanOut(BaseModel):
     score: float = Score
 
 
+class ScoredSubnarrative(BaseModel):
+    label: SubnarrativeName
+    score: float = Score
+
+
+class NarrativeOut(BaseModel):
+    label: NarrativeName
+    score: float = Score
+    subnarratives: list[ScoredSubnarrative] = Field(description="Its sub-narratives in the article, best first.")
+
+
+class ScoredFineRole(BaseModel):
+    label: FineRoleName
+    score: float = Score
+
+
+class MentionOut(BaseModel):
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+
+
+class EntityOut(BaseModel):
+    name: str
+    role: RoleName
+    score: float = Score
+    fine_roles: list[ScoredFineRole] = Field(description="Fine roles of the main role.")
+    start: int = Field(ge=0, description="The mention the role rests on: its start in ``text``.")
+    end: int = Field(ge=0, description="The mention the role rests on: its end (exclusive).")
+    mentions: list[MentionOut] = Field(description="Every mention of this name that was found.")
+
+
 class AnalysisOut(BaseModel):
     """Mirror of :class:`spinscope.pipeline.Analysis`; every offset indexes ``text``."""
 
@@ -136,6 +172,8 @@ class AnalysisOut(BaseModel):
     models: dict[str, Any] = Field(description="Version and cross-validation scores of each model.")
     id: str
     frame_scores: dict[FrameName, float] = Field(description="The score of every frame.")
+    narratives: list[NarrativeOut] = Field(description="Narratives the article pushes, best first (SemEval-2025).")
+    entities: list[EntityOut] = Field(description="Named entities and the role the article casts them in.")
 
 
 class LabelOut(BaseModel):
@@ -154,7 +192,12 @@ class TaxonomyOut(BaseModel):
     genres: list[LabelOut]
     frames: list[LabelOut]
     techniques: list[LabelOut]
+    narratives: list[LabelOut]
+    subnarratives: list[LabelOut] = Field(description="Each sub-narrative's group is its narrative.")
+    roles: list[LabelOut]
+    fine_roles: list[LabelOut] = Field(description="Each fine role's group is its main role.")
     technique_groups: list[GroupOut]
+    role_colours: list[GroupOut]
 
 
 class HealthOut(BaseModel):
@@ -437,10 +480,11 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
     @app.get("/api/v1/taxonomy", response_model=TaxonomyOut, tags=["reference"], summary="Labels and colours")
     async def get_taxonomy() -> dict:
         """Every label with its definition, and the colour of each technique group."""
-        from .render import GROUP_COLOURS
+        from .render import GROUP_COLOURS, ROLE_COLOURS
 
         groups = [{"name": group, "colour": GROUP_COLOURS[group]} for group in taxonomy.TECHNIQUE_GROUPS]
-        return taxonomy.as_dict() | {"technique_groups": groups}
+        roles = [{"name": role, "colour": colour} for role, colour in ROLE_COLOURS.items()]
+        return taxonomy.as_dict() | {"technique_groups": groups, "role_colours": roles}
 
     @app.get("/health", response_model=HealthOut, tags=["reference"], summary="Health and model versions")
     async def health(request: Request) -> dict:

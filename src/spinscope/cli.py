@@ -36,6 +36,8 @@ class Task(str, Enum):
     frames = "frames"
     techniques = "techniques"
     spans = "spans"
+    narratives = "narratives"
+    entities = "entities"
 
 
 @contextmanager
@@ -117,14 +119,19 @@ def _rows(analyzer, job, description: str) -> list:
         errors.append(path)
         err.print(f"[yellow]skipped[/] {path}: {error}", highlight=False)
 
+    def warn(message: str) -> None:
+        err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
     with _progress() as progress:
         bar = progress.add_task(description, total=count_articles(job))
-        yield from prediction_rows(analyzer, job, on_error, lambda: progress.advance(bar))
+        yield from prediction_rows(analyzer, job, on_error, lambda: progress.advance(bar), warn)
     if errors:
         err.print(f"[yellow]{len(errors)} article(s) could not be read[/]; their rows are written without labels")
 
 
-DataDir = Annotated[Path, typer.Argument(help="A SemEval data folder: DATA_DIR/LANG/SPLIT-articles-subtask-N/.")]
+DataDir = Annotated[Path, typer.Argument(help="A SemEval data folder: DATA_DIR/LANG/SPLIT-articles-subtask-N/ "
+                                               "(2023: genre, frames, techniques, spans) or DATA_DIR/LANG/SPLIT-documents/ "
+                                               "(2025: narratives, entities).")]
 LangFolder = Annotated[str, typer.Option("--lang", help="Language folder of DATA_DIR (en, fr, ge, ... or any other).")]
 SplitName = Annotated[str, typer.Option("--split", help="Split prefix of the folders: train, dev, test.")]
 
@@ -164,7 +171,7 @@ def evaluate(
     with friendly_errors():
         analyzer = _analyzer(models)
         results = {}
-        for t in task or list(Task):
+        for t in task or _tasks_of(data_dir, lang, split):
             job = _job(data_dir, lang, split, t)
             results[t.value] = score(job, list(_rows(analyzer, job, f"{lang}/{split} {t.value}")))
         cv = {name: info.get("cv") or {} for name, info in analyzer.model_info.items()}
@@ -175,13 +182,30 @@ def evaluate(
         for column in ("task", "metric", "score", "precision", "recall", "CV (5-fold, this language)"):
             table.add_column(column)
         for name, s in results.items():
-            metric = "macro-F1" if name == "genre" else "F1" if name == "spans" else "micro-F1"
-            value = s.get("macro_f1", s.get("f1"))
-            cv_value = cv.get(name, {}).get(semeval_iso(lang))
-            table.add_row(name, metric, f"{value:.3f}", _fmt(s.get("precision")), _fmt(s.get("recall")), _fmt(cv_value))
+            cv_value = cv.get("roles" if name == "entities" else name, {}).get(semeval_iso(lang))
+            for metric, key in METRICS[name]:
+                cv_metric = cv_value.get(key) if isinstance(cv_value, dict) else cv_value
+                table.add_row(name, metric, f"{s[key]:.3f}", _fmt(s.get("precision")), _fmt(s.get("recall")),
+                              _fmt(cv_metric))
         Console().print(table)
         if split == "train":
             err.print("[dim]note: scores on the training split are in-sample; the CV column is the honest estimate.[/]")
+
+
+#: The official metrics of each task: (name shown, key in the scores).
+METRICS = {
+    "genre": [("macro-F1", "macro_f1")], "frames": [("micro-F1", "f1")], "techniques": [("micro-F1", "f1")],
+    "spans": [("F1", "f1")],
+    "narratives": [("samples-F1 coarse", "coarse_f1"), ("samples-F1 fine", "fine_f1")],
+    "entities": [("main-role accuracy", "main_role_accuracy"), ("exact match ratio", "exact_match_ratio")],
+}
+
+
+def _tasks_of(data_dir: Path, lang: str, split: str) -> list[Task]:
+    """Every task the folder's layout holds: the 2025 tasks for SPLIT-documents, else the 2023 ones."""
+    if (data_dir / lang / f"{split}-documents").is_dir():
+        return [Task.narratives, Task.entities]
+    return [Task.genre, Task.frames, Task.techniques, Task.spans]
 
 
 def semeval_iso(lang: str) -> str:
@@ -196,46 +220,93 @@ def _fmt(value) -> str:
 
 @app.command()
 def train(
-    data_dir: Annotated[Path, typer.Argument(help="The SemEval-2023 Task 3 data folder (all language folders are used).")],
+    data_dirs: Annotated[list[Path], typer.Argument(help="SemEval-2023 Task 3 and/or SemEval-2025 Task 10 data "
+                                                         "folders (all their language folders are used).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the models to.")],
-    tasks: Annotated[Optional[list[Task]], typer.Option("--tasks", help="Tasks to train (default: all).")] = None,
+    tasks: Annotated[Optional[list[Task]], typer.Option("--tasks", help="Tasks to train (default: all the data allows).")] = None,
     languages: Annotated[Optional[list[str]], typer.Option("--lang", help="Train on these language folders only.")] = None,
 ):
     """Train the models with 5-fold CV by article; write them with their CV scores."""
-    from . import training
+    from . import narrative_training, training
     from .features import Embedder, EmbeddingCache
 
     with friendly_errors():
         chosen = [t.value for t in tasks or list(Task)]
         command = "spinscope train " + " ".join(sys.argv[2:])
         output.mkdir(parents=True, exist_ok=True)
-        with _progress() as progress:
-            bar = progress.add_task("embedding paragraphs", total=None)
-            data = training.load_data(data_dir, Embedder(EmbeddingCache()), languages,
-                                      progress=lambda n, total: progress.update(bar, advance=n, total=total))
-            progress.update(bar, total=1, completed=1)
-            decisions = {}
-            for task in [t for t in ("genre", "frames", "techniques") if t in chosen or
-                         (t == "techniques" and "spans" in chosen)]:
-                fold_bar = progress.add_task(f"{task}: {training.FOLDS}-fold CV + final fit", total=training.FOLDS + 1)
-                head, decisions[task] = training.train_task(data[task], training.RECIPES[task], command,
-                                                            lambda: progress.advance(fold_bar))
-                if task in chosen:
-                    head.save(output, task)
-                    _print_cv(task, head.meta["cv"])
-            if "spans" in chosen:
-                span_bar = progress.add_task(f"spans: {training.FOLDS}-fold CV + final fit", total=training.FOLDS + 1)
-                span_data = training.load_span_data(data_dir, languages)
-                model = training.train_spans(span_data, decisions["techniques"], command,
-                                             lambda: progress.advance(span_bar))
-                model.save(output)
-                _print_cv("spans", model.meta["cv"])
-                _print_cv("spans baseline", model.meta["cv_whole_paragraph_baseline"])
-        err.print(f"wrote {', '.join(chosen)} to {output}")
+        embedder = Embedder(EmbeddingCache())
+        written = []
+        for data_dir in data_dirs:
+            if not data_dir.is_dir():
+                raise DataError(f"no such data folder: {data_dir}")
+            framing = narrative_training.is_framing_data(data_dir)
+            todo = [t for t in chosen if (t in ("narratives", "entities")) == framing]
+            if todo:
+                trainer = _train_framing if framing else _train_techniques
+                written += trainer(data_dir, embedder, todo, languages, output, command)
+        err.print(f"wrote {', '.join(written) or 'nothing: no data for the chosen tasks'} to {output}")
+
+
+def _train_techniques(data_dir, embedder, chosen, languages, output, command) -> list[str]:
+    from . import training
+
+    with _progress() as progress:
+        bar = progress.add_task("embedding paragraphs", total=None)
+        data = training.load_data(data_dir, embedder, languages,
+                                  progress=lambda n, total: progress.update(bar, advance=n, total=total))
+        progress.update(bar, total=1, completed=1)
+        decisions = {}
+        for task in [t for t in ("genre", "frames", "techniques") if t in chosen or
+                     (t == "techniques" and "spans" in chosen)]:
+            fold_bar = progress.add_task(f"{task}: {training.FOLDS}-fold CV + final fit", total=training.FOLDS + 1)
+            head, decisions[task] = training.train_task(data[task], training.RECIPES[task], command,
+                                                        lambda: progress.advance(fold_bar))
+            if task in chosen:
+                head.save(output, task)
+                _print_cv(task, head.meta["cv"])
+        if "spans" in chosen:
+            span_bar = progress.add_task(f"spans: {training.FOLDS}-fold CV + final fit", total=training.FOLDS + 1)
+            span_data = training.load_span_data(data_dir, languages)
+            model = training.train_spans(span_data, decisions["techniques"], command,
+                                         lambda: progress.advance(span_bar))
+            model.save(output)
+            _print_cv("spans", model.meta["cv"])
+            _print_cv("spans baseline", model.meta["cv_whole_paragraph_baseline"])
+    return chosen
+
+
+def _train_framing(data_dir, embedder, chosen, languages, output, command) -> list[str]:
+    from . import narrative_training as nt
+
+    def warn(message: str) -> None:
+        err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+    with _progress() as progress:
+        bar = progress.add_task("embedding documents and mentions", total=None)
+        data = nt.load_framing_data(data_dir, embedder, languages, warn=warn,
+                                    progress=lambda n, total: progress.update(bar, advance=n, total=total))
+        progress.update(bar, total=1, completed=1)
+        if "narratives" in chosen:
+            fold_bar = progress.add_task(f"narratives: 2 x {nt.FOLDS}-fold CV + final fit", total=2 * nt.FOLDS)
+            for head in nt.train_narratives(data, command, lambda: progress.advance(fold_bar)):
+                head.save(output, head.meta["task"])
+            _print_cv("narratives", head.meta["cv"])
+        if "entities" in chosen:
+            fold_bar = progress.add_task(f"entity roles: 2 x {nt.FOLDS}-fold CV + final fit", total=2 * nt.FOLDS)
+            for head in nt.train_roles(data, command, lambda: progress.advance(fold_bar)):
+                head.save(output, head.meta["task"])
+            _print_cv("entity roles", head.meta["cv"])
+            finder, recall = nt.train_finder(data)
+            finder.save(output / "mentions.json", recall)
+            _print_cv("mention recall", recall)
+    return chosen
 
 
 def _print_cv(task: str, cv: dict) -> None:
-    err.print(f"[bold]{task}[/] CV: " + "  ".join(f"{k} {v:.3f}" for k, v in cv.items()))
+    def show(v) -> str:
+        return " / ".join(f"{x:.3f}" for x in v.values()) if isinstance(v, dict) else f"{v:.3f}"
+
+    err.print(f"[bold]{task}[/] CV: " + "  ".join(f"{k} {show(v)}" for k, v in cv.items()))
 
 
 @app.command()

@@ -20,6 +20,8 @@ from .store import Store
 TOP_SPANS = 10
 TOP_SOURCES = 15
 TOP_TECHNIQUES_OVER_TIME = 6
+#: Entities listed per source and role in the "who is cast as what" table.
+TOP_ENTITIES = 5
 ARTICLES_PER_SPAN = 3
 MAX_ARTICLE_CHARS = 8_000
 #: Longer span texts are shortened in the table (the article below shows them whole).
@@ -93,6 +95,10 @@ def corpus_data(db_path: Path | str, model_version: str | None = None, top_spans
                 "SELECT r.id, r.hash, a.error FROM analyses a JOIN articles r ON r.hash = a.article_hash "
                 "WHERE a.model_version = ? AND a.status = 'failed' ORDER BY r.id LIMIT 100", v)],
         }
+        data["narratives"] = [{"narrative": name, "articles": n} for name, n in db.execute(
+            f"SELECT n.narrative, count(DISTINCT n.analysis_id) AS k FROM narratives n JOIN analyses a ON "
+            f"a.analysis_id = n.analysis_id WHERE {ok} GROUP BY n.narrative ORDER BY k DESC, n.narrative", v)]
+        data["entities"] = _entities(db, ok, version, [s for s in data["sources"]["articles"]])
         data["spans"], hashes = _top_spans(db, ok, version, top_spans, articles_per_span)
         data["articles"] = _articles(store, version, hashes)
     return data
@@ -108,6 +114,29 @@ def _sources(db, ok: str, version: str, top: int) -> dict:
         if src in shares:
             shares[src][technique] = round(n / articles[src], 4)
     return {"articles": articles, "technique_share": shares}
+
+
+def _entities(db, ok: str, version: str, sources: list[str], top: int = TOP_ENTITIES) -> dict:
+    """Per role (Antagonist, Innocent, Protagonist), the entities the most articles cast in it:
+    over the whole corpus (``all``) and per source (``by_source``)."""
+    out: dict = {"all": {}, "by_source": {}}
+    rows = db.execute(
+        f"SELECT coalesce(r.source, '(no source)') AS src, e.role, e.name, count(DISTINCT e.analysis_id) AS n "
+        f"FROM entities e JOIN analyses a ON a.analysis_id = e.analysis_id JOIN articles r ON r.hash = a.article_hash "
+        f"WHERE {ok} GROUP BY src, e.role, e.name", (version,)).fetchall()
+    total: dict[str, Counter] = defaultdict(Counter)
+    per_source: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for src, role, name, n in rows:
+        total[role][name] += n
+        per_source[src][role][name] += n
+
+    def top_of(counter: Counter) -> list[list]:
+        return [[name, n] for name, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+
+    out["all"] = {role: top_of(total[role]) for role in sorted(total)}
+    out["by_source"] = {src: {role: top_of(c) for role, c in sorted(per_source[src].items())}
+                        for src in sources if src in per_source}
+    return out
 
 
 def _articles_with_technique(db, group: str, where: str, version: str):
@@ -241,6 +270,14 @@ def charts(data: dict) -> dict[str, str]:
     if data["frames"]:
         out["frames"] = _bars([f["title"] for f in data["frames"]], [f["articles"] for f in data["frames"]],
                               "Frames", "articles", "#2c7fb8")
+    if data.get("narratives"):
+        out["narratives"] = _bars([n["narrative"] for n in data["narratives"]],
+                                  [n["articles"] for n in data["narratives"]], "Narratives", "articles", "#8c564b")
+    for role, colour in (("Antagonist", "#c0262d"), ("Innocent", "#1f5fbf")):
+        top = data.get("entities", {}).get("all", {}).get(role)
+        if top:
+            out[f"entities_{role}"] = _bars([name for name, _ in top], [n for _, n in top],
+                                            f"Most frequent {role.lower()}s", "articles", colour)
     if data["genres"]:
         out["genres"] = _bars([g["genre"] or "?" for g in data["genres"]], [g["articles"] for g in data["genres"]],
                               "Genre mix", "articles", "#7b4173")
@@ -348,6 +385,11 @@ def report_html(data: dict, svgs: dict[str, str] | None = None) -> str:
     parts.append(f"<div>{svgs.get('frames', '<p class=note>No frames.</p>')}</div>"
                  f"<div>{svgs.get('genres', '')}</div></div>")
 
+    parts.append("<h2 id=\"narratives\">Narratives</h2>")
+    parts.append(svgs.get("narratives", "<p class=\"note\">No narratives stored: the analyses were made "
+                                        "without a narratives model.</p>"))
+    parts.append(_entities_html(data.get("entities", {}), svgs))
+
     parts.append("<h2 id=\"spans\">Most frequent span texts per technique</h2>")
     if data["spans"]:
         for technique, entries in data["spans"].items():
@@ -369,6 +411,26 @@ def report_html(data: dict, svgs: dict[str, str] | None = None) -> str:
                      + "".join(f"<tr><td>{_e(f['id'])}</td><td>{_e(f['error'])}</td></tr>" for f in data["failures"])
                      + "</table>")
     parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _entities_html(entities: dict, svgs: dict[str, str]) -> str:
+    """Antagonists and victims: charts over the corpus, then a table per source."""
+    parts = ["<h2 id=\"entities\">Who is cast as villain and as victim</h2>", "<div class=\"row\">"]
+    parts += [f"<div>{svgs[k]}</div>" for k in ("entities_Antagonist", "entities_Innocent") if k in svgs]
+    parts.append("</div>")
+    by_source = entities.get("by_source") or {}
+    if not by_source:
+        return "\n".join(parts + ["<p class=\"note\">No entities stored.</p>"])
+
+    def names(top: list) -> str:
+        return ", ".join(f"{_e(name)} ({n})" for name, n in top) or "none"
+
+    parts.append("<table><tr><th>source</th><th>antagonists (articles)</th><th>innocents / victims (articles)</th>"
+                 "<th>protagonists (articles)</th></tr>" + "".join(
+                     f"<tr><td>{_e(src)}</td><td>{names(roles.get('Antagonist', []))}</td>"
+                     f"<td>{names(roles.get('Innocent', []))}</td><td>{names(roles.get('Protagonist', []))}</td></tr>"
+                     for src, roles in by_source.items()) + "</table>")
     return "\n".join(parts)
 
 

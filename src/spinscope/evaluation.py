@@ -173,6 +173,25 @@ def sample_f1(gold: Mapping[str, Collection[str]], pred: Mapping[str, Collection
     return _ratio(sum(scores), len(scores))
 
 
+def entity_role_scores(
+    gold: Mapping[K, tuple[str, Collection[str]]], pred: Mapping[K, tuple[str, Collection[str]]]
+) -> dict[str, float]:
+    """SemEval-2025 Task 10 entity framing over the gold mentions (keys: id, start, end).
+
+    ``main_role_accuracy``: share of gold mentions whose predicted main role is right;
+    ``exact_match_ratio``: share whose predicted set of fine roles equals the gold set.
+    A gold mention with no prediction counts as wrong for both.
+    """
+    main = exact = 0
+    for key, (role, fine) in gold.items():
+        guess = pred.get(key)
+        if guess is not None:
+            main += guess[0] == role
+            exact += set(guess[1]) == set(fine)
+    return {"main_role_accuracy": _ratio(main, len(gold)), "exact_match_ratio": _ratio(exact, len(gold)),
+            "mentions": len(gold)}
+
+
 # --------------------------------------------------------------------------- span metric
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from .document import Article
-from .features import Embedder, EmbeddingCache, article_features, paragraph_features
+from .features import Embedder, EmbeddingCache, article_features, mention_rows, paragraph_features
 from .models import Head
+from .narratives import NARRATIVE_TASKS, ROLE_TASKS, MentionFinder, NarrativeRule, RoleRule
 from .spans import SpanModel
 
 MODEL_DIR = Path(__file__).parent / "trained"
@@ -39,6 +40,43 @@ class SpanLabel:
 
 
 @dataclass
+class Narrative:
+    label: str
+    score: float
+    subnarratives: list[Scored]
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Entity:
+    """A named entity and the role the article gives it.
+
+    ``start``/``end`` locate the mention the role rests on (the one whose context argues it
+    most); ``mentions`` are all the mentions of the same name that were read.
+    """
+
+    name: str
+    role: str
+    score: float
+    fine_roles: list[Scored]
+    start: int
+    end: int
+    mentions: list[Mention]
+
+
+#: At most this many entities per article (the most mentioned), each judged on at most
+#: this many of its mentions: this bounds the extra embeddings an article costs.
+MAX_ENTITIES = 12
+MENTIONS_PER_ENTITY = 3
+
+
+@dataclass
 class Analysis:
     """Everything spinscope says about one article. Every offset indexes ``text``."""
 
@@ -52,6 +90,8 @@ class Analysis:
     models: dict
     id: str = ""
     frame_scores: dict[str, float] = field(default_factory=dict)
+    narratives: list[Narrative] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +122,12 @@ class Analyzer:
         self.model_dir = model_folder(model_dir)
         self.heads = {task: Head.load(self.model_dir, task) for task in TASKS}
         self.spans = SpanModel.load(self.model_dir) if (self.model_dir / "spans.json").is_file() else None
+        self.framing = {task: Head.load(self.model_dir, task) for task in NARRATIVE_TASKS + ROLE_TASKS
+                        if (self.model_dir / f"{task}.json").is_file()}
+        if len(self.framing) != len(NARRATIVE_TASKS + ROLE_TASKS):
+            self.framing = {}
+        finder = self.model_dir / "mentions.json"
+        self.finder = MentionFinder.load(finder) if finder.is_file() else MentionFinder()
         self.embedder = embedder or Embedder(EmbeddingCache() if cache else None)
 
     @property
@@ -90,6 +136,8 @@ class Analyzer:
                 for task, head in self.heads.items()}
         if self.spans:
             info["spans"] = {k: self.spans.meta.get(k) for k in ("version", "estimator", "cv")}
+        for task, head in self.framing.items():
+            info[task] = {k: head.meta.get(k) for k in ("version", "estimator", "features", "rule", "cv")}
         return info
 
     def embed(self, article: Article) -> np.ndarray:
@@ -122,6 +170,8 @@ class Analyzer:
             models=self.model_info,
             id=article.id,
             frame_scores={label: _round(s) for label, s in zip(frames.labels, frame_p)},
+            narratives=self.narratives(doc),
+            entities=self.entities(article, embeddings),
         )
 
 
@@ -134,6 +184,57 @@ class Analyzer:
                                                [(t.label, t.score) for t in p.techniques], article.language)
             out.extend(SpanLabel(t, a, b, article.text[a:b], score) for t, a, b, score in found)
         return sorted(out, key=lambda s: (s.start, s.end, s.technique))
+
+
+    # --- narratives and entity roles -------------------------------------------------------
+
+    def narratives(self, doc: np.ndarray) -> list[Narrative]:
+        """Narratives of an article from its :func:`article_features` row ``(1, n)``."""
+        if not self.framing:
+            return []
+        coarse, fine = self.framing["narratives"], self.framing["subnarratives"]
+        p, q = coarse.predict_proba(doc)[0], fine.predict_proba(doc)[0]
+        chosen, sub = NarrativeRule(**coarse.meta["rule"]).decide(coarse.labels, p, fine.labels, q)
+        p, q = dict(zip(coarse.labels, p)), dict(zip(fine.labels, q))
+        return [Narrative(c, _round(p[c]), [Scored(f, _round(q[f])) for f in sub
+                                            if f == c or f.startswith(c + ": ")])
+                for c in chosen]
+
+    def mention_roles(self, article: Article, embeddings: np.ndarray, spans: list[tuple[int, int]]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Main-role and fine-role probabilities of the mentions at ``spans`` of ``article``."""
+        X = mention_rows(article, embeddings, spans, self.embedder)
+        return self.framing["roles"].predict_proba(X), self.framing["fine_roles"].predict_proba(X)
+
+    def role_decisions(self, P: np.ndarray, Q: np.ndarray) -> list[tuple[str, list[str]]]:
+        roles, fine = self.framing["roles"], self.framing["fine_roles"]
+        rule = RoleRule(**roles.meta["rule"])
+        return [rule.decide(roles.labels, p, fine.labels, q) for p, q in zip(P, Q)]
+
+    def entities(self, article: Article, embeddings: np.ndarray) -> list[Entity]:
+        """Entities found in ``article``, the most mentioned first, each with its role."""
+        if not self.framing or not len(embeddings):
+            return []
+        by_name: dict[str, list[tuple[int, int]]] = {}
+        for a, b in self.finder.find(article.text):
+            by_name.setdefault(" ".join(article.text[a:b].split()), []).append((a, b))
+        names = sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))[:MAX_ENTITIES]
+        if not names:
+            return []
+        read = [(name, span) for name in names for span in by_name[name][:MENTIONS_PER_ENTITY]]
+        P, Q = self.mention_roles(article, embeddings, [span for _, span in read])
+        roles, fine = self.framing["roles"], self.framing["fine_roles"]
+        out = []
+        for name in names:
+            rows = [i for i, (n, _) in enumerate(read) if n == name]
+            p, q = P[rows].mean(axis=0), Q[rows].mean(axis=0)
+            role, fine_roles = self.role_decisions(p[None], q[None])[0]
+            r = roles.labels.index(role)
+            a, b = read[rows[int(P[rows, r].argmax())]][1]
+            out.append(Entity(name, role, _round(p[r]),
+                              [Scored(f, _round(q[fine.labels.index(f)])) for f in fine_roles], a, b,
+                              [Mention(s, e, article.text[s:e]) for s, e in by_name[name]]))
+        return out
 
 
 def _chosen(head: Head, proba: np.ndarray) -> list[Scored]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+from typing import NamedTuple
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -26,8 +27,26 @@ GROUP_COLOURS = {
 }
 
 
+#: One colour per main role of an entity (underlines and role badges).
+ROLE_COLOURS = {"Protagonist": "#1b8a3a", "Antagonist": "#c0262d", "Innocent": "#1f5fbf"}
+
+
 def technique_colour(name: str) -> str:
     return GROUP_COLOURS[taxonomy.label(name).group]
+
+
+class EntityMark(NamedTuple):
+    start: int
+    end: int
+    name: str
+    role: str
+    fine_roles: str
+
+
+def entity_marks(analysis: Analysis) -> list[EntityMark]:
+    """Every mention of every entity of ``analysis``, with its entity's role."""
+    return sorted(EntityMark(m.start, m.end, e.name, e.role, ", ".join(f.label for f in e.fine_roles))
+                  for e in analysis.entities for m in e.mentions)
 
 
 def segments(start: int, end: int, spans) -> list[tuple[int, int, list]]:
@@ -53,12 +72,17 @@ def report(analysis: Analysis, console: Console) -> None:
     header.add_row("[bold]Frames[/]", ", ".join(f"{taxonomy.label(f.label).title} {_pct(f.score)}"
                                                for f in analysis.frames) or "[dim]none above threshold[/]")
     console.print(Panel(header, title="spinscope", expand=False))
+    _framing_report(analysis, console)
     text = analysis.text
+    marks = entity_marks(analysis)
     for paragraph in analysis.paragraphs:
         line = Text(f"{paragraph.line:>3} ", style="dim")
         for a, b, covering in segments(paragraph.start, paragraph.end, analysis.spans):
             style = f"bold black on {technique_colour(covering[0].technique)}" if covering else ""
-            line.append(text[a:b], style=style)
+            entity = [m for m in marks if m.start <= a and m.end >= b]
+            if entity:
+                style += f" underline {ROLE_COLOURS[entity[0].role]}" if covering else f"bold underline {ROLE_COLOURS[entity[0].role]}"
+            line.append(text[a:b], style=style.strip())
         console.print(line)
         if paragraph.techniques:
             labels = Text("    -> ", style="dim")
@@ -70,7 +94,29 @@ def report(analysis: Analysis, console: Console) -> None:
     for group, colour in GROUP_COLOURS.items():
         legend.append(f" {group} ", style=f"black on {colour}")
         legend.append(" ")
-    console.print(Group(Text(""), legend))
+    roles = Text("Entities: ")
+    for role, colour in ROLE_COLOURS.items():
+        roles.append(role, style=f"bold underline {colour}")
+        roles.append("  ")
+    console.print(Group(Text(""), legend, roles))
+
+
+def _framing_report(analysis: Analysis, console: Console) -> None:
+    """Narratives as a ranked list and entities as a table (nothing when the models are absent)."""
+    if analysis.narratives:
+        console.print("[bold]Narratives[/]")
+        for n in analysis.narratives:
+            console.print(f"  {_pct(n.score):>4}  {n.label}", highlight=False)
+            for sub in n.subnarratives:
+                console.print(f"  [dim]{_pct(sub.score):>4}    - {sub.label.removeprefix(n.label + ': ')}[/]",
+                              highlight=False)
+    if analysis.entities:
+        table = Table("Entity", "Role", "Fine roles", "Mentions", title="Entities", title_justify="left",
+                      title_style="bold", box=None, padding=(0, 2))
+        for e in analysis.entities:
+            table.add_row(e.name, Text(f"{e.role} {_pct(e.score)}", style=ROLE_COLOURS[e.role]),
+                          ", ".join(f"{f.label} {_pct(f.score)}" for f in e.fine_roles), str(len(e.mentions)))
+        console.print(table)
 
 
 # --- HTML ---------------------------------------------------------------------------------
@@ -83,6 +129,9 @@ p.para{margin:.6rem 0}.line{color:#666;font-size:.8rem;margin-right:.4rem}
 mark{border-radius:3px;padding:0 1px;color:#000}mark:focus{outline:2px solid #000}
 .tags{font-size:.8rem;color:#333;margin:-.3rem 0 .8rem 1.6rem}.tag{display:inline-block;border-radius:3px;padding:0 .3rem;margin-right:.3rem;color:#000}
 .legend span{display:inline-block;padding:.1rem .4rem;margin:.1rem;border-radius:3px;color:#000}
+.entity{border-bottom:3px solid;font-weight:600}.role{font-weight:600}
+ol.narratives li{margin:.2rem 0}ol.narratives ul{color:#444;margin:.1rem 0}
+table.entities{border-collapse:collapse}table.entities td,table.entities th{padding:.15rem .8rem .15rem 0;text-align:left}
 """
 
 
@@ -95,12 +144,20 @@ def _bars(scores: dict[str, float]) -> str:
 
 
 def highlighted_html(analysis: Analysis) -> str:
-    """The article's paragraphs as HTML, spans as ``<mark>`` with technique, definition and score."""
+    """The article's paragraphs as HTML, spans as ``<mark>`` with technique, definition and score,
+    entity mentions underlined in the colour of their role."""
     out = []
+    marks = entity_marks(analysis)
     for paragraph in analysis.paragraphs:
         pieces = []
         for a, b, covering in segments(paragraph.start, paragraph.end, analysis.spans):
             piece = html.escape(analysis.text[a:b])
+            entity = [m for m in marks if m.start <= a and m.end >= b]
+            if entity:
+                e = entity[0]
+                tip = f"{e.name}: {e.role}" + (f" ({e.fine_roles})" if e.fine_roles else "")
+                piece = (f'<span class="entity" data-role="{e.role}" style="border-color:{ROLE_COLOURS[e.role]}" '
+                         f'title="{html.escape(tip)}">{piece}</span>')
             if covering:
                 tip = "; ".join(f"{taxonomy.label(s.technique).title} ({_pct(s.score)}): "
                                 f"{taxonomy.label(s.technique).definition}" for s in covering)
@@ -118,10 +175,32 @@ def highlighted_html(analysis: Analysis) -> str:
     return "\n".join(out)
 
 
+def framing_html(analysis: Analysis) -> str:
+    """Narratives as a ranked list and entities as a table ("" when the models are absent)."""
+    parts = []
+    if analysis.narratives:
+        items = []
+        for n in analysis.narratives:
+            subs = "".join(f"<li>{html.escape(x.label.removeprefix(n.label + ': '))} {_pct(x.score)}</li>"
+                           for x in n.subnarratives)
+            items.append(f'<li title="{html.escape(taxonomy.label(n.label).definition)}"><b>{html.escape(n.label)}</b> '
+                         f"{_pct(n.score)}<ul>{subs}</ul></li>")
+        parts.append(f'<section aria-label="Narratives"><h2>Narratives</h2><ol class="narratives">{"".join(items)}</ol></section>')
+    if analysis.entities:
+        rows = "".join(
+            f"<tr><td>{html.escape(e.name)}</td><td class=\"role\" style=\"color:{ROLE_COLOURS[e.role]}\">"
+            f"{e.role} {_pct(e.score)}</td><td>{html.escape(', '.join(f.label for f in e.fine_roles))}</td>"
+            f"<td>{len(e.mentions)}</td></tr>" for e in analysis.entities)
+        parts.append('<section aria-label="Entities"><h2>Entities</h2><table class="entities"><tr><th>Entity</th>'
+                     f"<th>Role</th><th>Fine roles</th><th>Mentions</th></tr>{rows}</table></section>")
+    return "\n".join(parts)
+
+
 def legend_html() -> str:
     return '<div class="legend">' + "".join(
         f'<span style="background:{colour}">{html.escape(group)}</span>' for group, colour in GROUP_COLOURS.items()
-    ) + "</div>"
+    ) + "".join(f'<span class="entity" style="border-color:{colour}">{role}</span>'
+                for role, colour in ROLE_COLOURS.items()) + "</div>"
 
 
 def to_html(analysis: Analysis) -> str:
@@ -138,6 +217,7 @@ def to_html(analysis: Analysis) -> str:
 <p class="meta">Language: <b>{html.escape(analysis.language or 'unknown')}</b> &middot; Genre: <b>{html.escape(analysis.genre['label'])}</b></p>
 <section aria-label="Genre scores"><h2>Genre</h2>{_bars(analysis.genre['scores'])}</section>
 <section aria-label="Frame scores"><h2>Frames</h2>{_bars(analysis.frame_scores)}</section>
+{framing_html(analysis)}
 <section aria-label="Article"><h2>Persuasion techniques</h2>{legend_html()}
 {highlighted_html(analysis)}</section>
 <script type="application/json" id="analysis">{data}</script>

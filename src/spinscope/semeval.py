@@ -7,7 +7,7 @@ malformed line with its file and line number instead of dropping it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,3 +189,133 @@ def _write(path: Path, lines: Iterable[str]) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         for line in lines:
             handle.write(line + "\n")
+
+
+# --- SemEval-2025 Task 10: narratives (subtask 2) and entity roles (subtask 1) ---------------
+
+def documents_dir(split: Split) -> Path:
+    """``DATA_DIR/LANG/SPLIT-documents``: one article per file, the file name is its id."""
+    folder = split.root / f"{split.split}-documents"
+    if not folder.is_dir():
+        raise DataError(f"no {folder}: expected the SemEval-2025 layout DATA_DIR/LANG/{split.split}-documents/ID.txt")
+    return folder
+
+
+def read_document(path: Path | str, language: str | None = None) -> Article:
+    """A SemEval-2025 document; its id is the file name with ``.txt``, as in the label files."""
+    from .ingest import decode_bytes
+
+    return Article(decode_bytes(Path(path).read_bytes(), source=str(path)), id=Path(path).name, language=language)
+
+
+def _semicolon_list(value: str, known: Sequence[str], what: str, where: str) -> list[str]:
+    names = [x.strip() for x in value.split(";") if x.strip()]
+    for name in names:
+        if name not in known:
+            raise DataError(f"{where}: unknown {what} {name!r}")
+    return names
+
+
+def read_narrative_labels(path: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """``{id: (narratives, sub-narratives)}``; unknown names and orphan sub-narratives are errors."""
+    from .taxonomy import NARRATIVE_NAMES, SUBNARRATIVE_NAMES, narrative_parent
+
+    labels = {}
+    for number, fields in _rows(path, 3):
+        where = f"{path}:{number}"
+        coarse = _semicolon_list(fields[1], NARRATIVE_NAMES, "narrative", where)
+        fine = _semicolon_list(fields[2], SUBNARRATIVE_NAMES, "sub-narrative", where)
+        orphans = [x for x in fine if narrative_parent(x) not in coarse]
+        if orphans:
+            raise DataError(f"{where}: sub-narrative {orphans[0]!r} without its narrative")
+        labels[fields[0]] = (coarse, fine)
+    return labels
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An entity mention of a subtask-1 file: ``end`` is inclusive, as in the file."""
+
+    article: str
+    text: str
+    start: int
+    end: int
+    role: str | None = None
+    fine_roles: tuple[str, ...] = ()
+    where: str = ""
+
+
+def read_mentions(path: Path, roles: bool = True) -> list[Mention]:
+    """Mentions of a subtask-1 file; with ``roles=False`` only the first four columns are read."""
+    from .taxonomy import FINE_ROLES, ROLE_NAMES
+
+    main_of = {label.name: label.group for label in FINE_ROLES}
+    mentions = []
+    for number, fields in _rows(path, 6 if roles else 4):
+        where = f"{path}:{number}"
+        start, end = _int(fields[2], where), _int(fields[3], where)
+        if not 0 <= start <= end:
+            raise DataError(f"{where}: mention [{start}, {end}] is empty or reversed")
+        role, fine = None, ()
+        if roles:
+            role, fine = fields[4].strip(), tuple(x.strip() for x in fields[5:] if x.strip())
+            if role not in ROLE_NAMES:
+                raise DataError(f"{where}: unknown main role {role!r}")
+            for name in fine:
+                if main_of.get(name) != role:
+                    raise DataError(f"{where}: {name!r} is not a fine role of {role}" if name in main_of
+                                    else f"{where}: unknown fine role {name!r}")
+        mentions.append(Mention(fields[0], fields[1], start, end, role, fine, where))
+    return mentions
+
+
+def locate_mention(text: str, mention: Mention) -> tuple[int, int] | None:
+    """Where ``mention`` really is in ``text``, as ``[start, end)``, or ``None`` when absent.
+
+    The offsets of the official files hold for most mentions; many were counted on a copy
+    with ``\\r\\n`` line endings (one more character per line break before the mention), and
+    a few are off by some characters. The exact place comes first, then the CRLF reading,
+    then the occurrence of the mention's text nearest to its offset.
+    """
+    start, stop = mention.start, mention.end + 1
+    if text[start:stop] == mention.text:
+        return start, stop
+    for shift in (text[:start].count("\n"), text[: start - text[:start].count("\n")].count("\n")):
+        if text[start - shift : stop - shift] == mention.text:
+            return start - shift, stop - shift
+    found = [m.start() for m in re.finditer(re.escape(mention.text), text)]
+    if not found:
+        return None
+    best = min(found, key=lambda i: abs(i - start))
+    return best, best + len(mention.text)
+
+
+def locate_mentions(text: str, mentions: Sequence[Mention], warn: Callable[[str], None]
+                    ) -> list[tuple[int, int] | None]:
+    """:func:`locate_mention` for the mentions of one article, reporting with file and line each
+    mention found only by its text or not at all, and once the mentions read as CRLF-counted."""
+    out, crlf = [], []
+    for m in mentions:
+        found = locate_mention(text, m)
+        if found is None:
+            warn(f"{m.where}: mention {m.text!r} is not in {m.article}")
+        elif found[0] != m.start:
+            if m.start - found[0] == text[:found[0]].count("\n"):
+                crlf.append(m)
+            else:
+                warn(f"{m.where}: offsets {m.start}-{m.end} do not hold {m.text!r}; "
+                     f"read at its nearest occurrence, {found[0]}")
+        out.append(found)
+    if crlf:
+        warn(f"{crlf[0].where}: {len(crlf)} mention(s) of {crlf[0].article} count a \\r before each line break "
+             "(offsets of a CRLF copy); read accordingly")
+    return out
+
+
+def write_narratives(path: Path, predictions: Iterable[tuple[str, Sequence[str], Sequence[str]]]) -> None:
+    _write(path, (f"{aid}\t{';'.join(coarse)}\t{';'.join(fine)}" for aid, coarse, fine in predictions))
+
+
+def write_mentions(path: Path, mentions: Iterable[Mention]) -> None:
+    _write(path, ("\t".join([m.article, m.text, str(m.start), str(m.end), m.role or "", *m.fine_roles])
+                  for m in mentions))

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from .ingest import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Schema versions a database is upgraded from, in place (version 2 added narratives and entities).
+UPGRADABLE = (1,)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -73,6 +75,21 @@ CREATE TABLE IF NOT EXISTS frames (
     frame       TEXT NOT NULL,
     score       REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS narratives (
+    analysis_id INTEGER NOT NULL REFERENCES analyses(analysis_id) ON DELETE CASCADE,
+    narrative   TEXT NOT NULL,
+    score       REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entities (
+    analysis_id INTEGER NOT NULL REFERENCES analyses(analysis_id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    score       REAL NOT NULL,
+    mentions    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS narratives_by_analysis ON narratives (analysis_id);
+CREATE INDEX IF NOT EXISTS entities_by_role ON entities (role, name);
+CREATE INDEX IF NOT EXISTS entities_by_analysis ON entities (analysis_id);
 CREATE INDEX IF NOT EXISTS analyses_by_version ON analyses (model_version, status, genre);
 CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source);
 CREATE INDEX IF NOT EXISTS articles_by_date ON articles (date);
@@ -86,9 +103,9 @@ CREATE INDEX IF NOT EXISTS frames_by_analysis ON frames (analysis_id);
 
 #: The columns of :meth:`Store.export_rows`, in order (``analysis`` holds the full Analysis).
 EXPORT_COLUMNS = ("id", "hash", "source", "url", "title", "date", "language", "model_version", "status",
-                  "error", "genre", "frames", "techniques", "n_paragraphs", "n_spans")
-#: Columns holding lists (joined with ``;`` in CSV).
-LIST_COLUMNS = ("frames", "techniques")
+                  "error", "genre", "frames", "techniques", "narratives", "entities", "n_paragraphs", "n_spans")
+#: Columns holding lists (joined with ``;`` in CSV); an entity is written ``name (role)``.
+LIST_COLUMNS = ("frames", "techniques", "narratives", "entities")
 
 
 class StoreError(InputError):
@@ -159,6 +176,8 @@ class Store:
         if version == 0 and not tables:
             if not create:
                 raise StoreError(f"{self.path} is empty: fill it with `spinscope batch INPUT --db {self.path}`")
+            self.db.executescript("BEGIN;" + SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        elif version in UPGRADABLE and "analyses" in tables:  # new tables only: old rows stay as they are
             self.db.executescript("BEGIN;" + SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         elif version != SCHEMA_VERSION:
             raise StoreError(f"{self.path} is not a spinscope corpus database (schema version {version}, "
@@ -239,6 +258,11 @@ class Store:
                              for s in analysis["spans"]])
         self.db.executemany("INSERT INTO frames VALUES (?, ?, ?)",
                             [(aid, f["label"], f["score"]) for f in analysis["frames"]])
+        self.db.executemany("INSERT INTO narratives VALUES (?, ?, ?)",
+                            [(aid, n["label"], n["score"]) for n in analysis.get("narratives", [])])
+        self.db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)",
+                            [(aid, e["name"], e["role"], e["score"], len(e["mentions"]))
+                             for e in analysis.get("entities", [])])
 
     # -- reading -----------------------------------------------------------------------
 
@@ -294,6 +318,8 @@ class Store:
                 "status": r["status"], "error": r["error"], "genre": r["genre"],
                 "frames": [f["label"] for f in slim["frames"]] if slim else [],
                 "techniques": sorted({t["label"] for p in paragraphs for t in p["techniques"]}),
+                "narratives": [n["label"] for n in slim.get("narratives", [])] if slim else [],
+                "entities": [f"{e['name']} ({e['role']})" for e in slim.get("entities", [])] if slim else [],
                 "n_paragraphs": len(paragraphs),
                 "n_spans": len(slim["spans"]) if slim else 0,
             }
@@ -307,7 +333,7 @@ class Store:
         orphan rows and articles without any analysis."""
         problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
         problems += [f"foreign key violation in {r[0]} row {r[1]}" for r in self.db.execute("PRAGMA foreign_key_check")]
-        for table in ("paragraph_labels", "spans", "frames"):
+        for table in ("paragraph_labels", "spans", "frames", "narratives", "entities"):
             n = self.db.execute(f"SELECT count(*) FROM {table} WHERE analysis_id NOT IN "
                                 "(SELECT analysis_id FROM analyses)").fetchone()[0]
             if n:
@@ -379,7 +405,7 @@ def _write_parquet(rows: Iterator[dict], path: Path, chunk: int = 2000) -> int:
     import pyarrow.parquet as pq
 
     text, lst = pa.string(), pa.list_(pa.string())
-    types = {"n_paragraphs": pa.int64(), "n_spans": pa.int64(), "frames": lst, "techniques": lst}
+    types = {"n_paragraphs": pa.int64(), "n_spans": pa.int64()} | {c: lst for c in LIST_COLUMNS}
     schema = pa.schema([(c, types.get(c, text)) for c in EXPORT_COLUMNS] + [("analysis", text)])
     n = 0
     with pq.ParquetWriter(path, schema) as writer:

@@ -18,6 +18,8 @@ from .models import Head
 from .taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 
 SEED = 0
+#: Tasks with exactly one label per row (softmax); the others are multi-label.
+MULTICLASS = ("genre", "roles")
 FOLDS = 5
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.71, 0.01), 2)
 
@@ -154,7 +156,7 @@ def fit(data: TaskData, recipe: Recipe, threshold: float | np.ndarray = 0.5, met
     mean = data.X.mean(axis=0)
     scale = data.X.std(axis=0) + 1e-6
     Xs = (data.X - mean) / scale
-    multiclass = data.task == "genre"
+    multiclass = data.task in MULTICLASS
     if recipe.hidden:
         est = MLPClassifier(hidden_layer_sizes=recipe.hidden, alpha=recipe.alpha, max_iter=recipe.max_iter,
                             early_stopping=True, validation_fraction=0.1, n_iter_no_change=10, random_state=SEED)

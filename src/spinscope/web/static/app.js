@@ -19,6 +19,7 @@
 
   const labels = new Map(); // technique / frame / genre name -> {title, group, definition}
   const groupColour = new Map(); // technique group -> CSS colour
+  const roleColour = new Map(); // main role of an entity -> CSS colour
   let lastJson = null; // the API's answer, byte for byte, for "Download JSON"
   let lastTitle = "article";
   let controller = null;
@@ -56,10 +57,11 @@
     const response = await fetch("/api/v1/taxonomy");
     if (!response.ok) throw new Error("Could not load the label definitions.");
     const taxonomy = await response.json();
-    for (const kind of ["genres", "frames", "techniques"]) {
+    for (const kind of ["genres", "frames", "techniques", "narratives", "subnarratives", "roles", "fine_roles"]) {
       for (const label of taxonomy[kind]) labels.set(label.name, label);
     }
     for (const group of taxonomy.technique_groups) groupColour.set(group.name, group.colour);
+    for (const role of taxonomy.role_colours) roleColour.set(role.name, role.colour);
   }
 
   // --- the form ---------------------------------------------------------------------------
@@ -216,24 +218,26 @@
     const slice = (a, b) => chars.slice(a, b).join("");
     const spans = [...data.spans].sort((x, y) => y.score - x.score);
     const titleStart = data.title ? data.title.start : -1;
+    const mentions = (data.entities || []).flatMap((e) => e.mentions.map((m) => ({ ...m, entity: e })));
     const container = $("article");
     container.replaceChildren();
     for (const paragraph of data.paragraphs) {
       const isTitle = paragraph.start === titleStart;
       const block = el(isTitle ? "h3" : "p", { className: isTitle ? "para title" : "para", attrs: { id: `line-${paragraph.line}` } });
       block.append(el("span", { className: "line", text: String(paragraph.line), attrs: { "aria-label": `line ${paragraph.line}` } }));
-      for (const [a, b, covering] of segments(paragraph.start, paragraph.end, spans)) {
-        const text = slice(a, b);
-        if (!covering.length) {
-          block.append(document.createTextNode(text));
-          continue;
+      for (const [a, b, covering] of segments(paragraph.start, paragraph.end, [...spans, ...mentions])) {
+        const techniques = covering.filter((s) => s.technique);
+        const entity = covering.find((s) => s.entity);
+        let piece = document.createTextNode(slice(a, b));
+        if (entity) piece = entityMark(entity.entity, piece);
+        if (techniques.length) {
+          const tip = techniques.map((s) => ({ technique: s.technique, score: s.score }));
+          piece = el("mark", {
+            attrs: { tabindex: "0", "data-tip": JSON.stringify(tip), "data-techniques": techniques.map((s) => s.technique).join(" ") },
+            style: { "--c": colourOf(techniques[0].technique) },
+          }, piece);
         }
-        const tip = covering.map((s) => ({ technique: s.technique, score: s.score }));
-        block.append(el("mark", {
-          text,
-          attrs: { tabindex: "0", "data-tip": JSON.stringify(tip), "data-techniques": covering.map((s) => s.technique).join(" ") },
-          style: { "--c": colourOf(covering[0].technique) },
-        }));
+        block.append(piece);
       }
       container.append(block);
       if (paragraph.techniques.length) {
@@ -244,6 +248,43 @@
     }
   }
 
+  function entityMark(entity, child) {
+    const fine = entity.fine_roles.map((f) => f.label).join(", ");
+    return el("span", {
+      className: "entity",
+      attrs: { "data-role": entity.role, title: `${entity.name}: ${entity.role}${fine ? ` (${fine})` : ""}` },
+      style: { "--r": roleColour.get(entity.role) || "#555" },
+    }, child);
+  }
+
+  function renderNarratives(data) {
+    const list = $("narrative-list");
+    list.replaceChildren();
+    for (const n of data.narratives || []) {
+      const subs = el("ul", { className: "subnarratives" });
+      for (const s of n.subnarratives) {
+        subs.append(el("li", { text: `${s.label.slice(n.label.length + 2) || s.label} ${pct(s.score)}`,
+          attrs: { title: (labels.get(s.label) || {}).definition || "" } }));
+      }
+      list.append(el("li", { attrs: { title: (labels.get(n.label) || {}).definition || "" } },
+        el("strong", { text: n.label }), ` ${pct(n.score)}`, subs));
+    }
+    if (!list.children.length) list.append(el("li", { className: "hint", text: "No narrative model loaded." }));
+  }
+
+  function renderEntities(data) {
+    const list = $("entity-list");
+    list.replaceChildren();
+    for (const e of data.entities || []) {
+      const fine = e.fine_roles.map((f) => `${f.label} ${pct(f.score)}`).join(", ");
+      list.append(el("li", {},
+        el("span", { className: "entity", text: e.name, style: { "--r": roleColour.get(e.role) || "#555" } }),
+        el("span", { className: "role", text: ` ${e.role} ${pct(e.score)}`, style: { color: roleColour.get(e.role) || "#555" } }),
+        el("span", { className: "hint", text: `${fine ? ` · ${fine}` : ""} · ${e.mentions.length} mention${e.mentions.length === 1 ? "" : "s"}` })));
+    }
+    if (!list.children.length) list.append(el("li", { className: "hint", text: "No named entity found." }));
+  }
+
   function renderLegend(data) {
     const used = new Set(data.spans.map((s) => (labels.get(s.technique) || {}).group));
     const legend = $("legend");
@@ -252,6 +293,9 @@
       legend.append(el("li", { className: used.has(group) ? "used" : "unused" },
         el("span", { className: "swatch", style: { "--c": colour }, attrs: { "aria-hidden": "true" } }),
         group));
+    }
+    for (const [role, colour] of roleColour) {
+      legend.append(el("li", { className: "used" }, el("span", { className: "entity", text: role, style: { "--r": colour } })));
     }
   }
 
@@ -292,6 +336,8 @@
     renderLegend(data);
     renderArticle(data);
     renderTechniqueList(data);
+    renderNarratives(data);
+    renderEntities(data);
     $("results").hidden = false;
   }
 

@@ -1,0 +1,265 @@
+"""Train the narratives and entity-role models on SemEval-2025 Task 10 data, 5-fold CV by article.
+
+Same protocol as :mod:`spinscope.training`: fixed seeds, cached embeddings, folds grouped by
+article, decision rules chosen on out-of-fold probabilities, official metrics per language.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, evaluation, semeval
+from .document import Article
+from .features import EMBEDDING_MODEL, Embedder, article_features, mention_rows
+from .models import Head
+from .narratives import MentionFinder, NarrativeRule, RoleRule
+from .taxonomy import FINE_ROLE_NAMES, NARRATIVE_NAMES, ROLE_NAMES, SUBNARRATIVE_NAMES
+from .training import FOLDS, SEED, Recipe, TaskData, _one_hot, fit, folds, out_of_fold
+
+RECIPES = {
+    "narratives": Recipe(C=0.003),
+    "subnarratives": Recipe(C=0.003),
+    "roles": Recipe(C=0.003),
+    "fine_roles": Recipe(C=0.003),
+}
+Warn = Callable[[str], None]
+
+
+def framing_languages(data_dir: Path, languages: Sequence[str] | None = None) -> list[str]:
+    """Language folders of ``data_dir`` with narrative labels (all of them by default)."""
+    found = sorted(p.parent.name for p in Path(data_dir).glob("*/train-labels-subtask-2.txt")
+                   if (p.parent / "train-documents").is_dir())
+    if languages:
+        found = [x for x in found if x in languages]
+    if not found:
+        raise semeval.DataError(f"no DATA_DIR/LANG/train-documents with train-labels-subtask-2.txt under "
+                                f"{data_dir}: expected the SemEval-2025 Task 10 layout")
+    return found
+
+
+def is_framing_data(data_dir: Path) -> bool:
+    return any(Path(data_dir).glob("*/train-documents"))
+
+
+@dataclass
+class FramingData:
+    """Rows of the four framing tasks: articles for narratives, gold mentions for roles.
+
+    ``spans[i]`` is where mention row ``i`` really is in ``articles[roles.groups[i]]``.
+    """
+
+    narratives: TaskData
+    subnarratives: TaskData
+    roles: TaskData
+    fine_roles: TaskData
+    articles: dict[str, Article]
+    spans: list[tuple[int, int]]
+
+
+def load_framing_data(data_dir: Path, embedder: Embedder, languages: Sequence[str] | None = None,
+                      max_articles: int | None = None, skip: int = 0, warn: Warn = print,
+                      progress: Callable[[int, int], None] | None = None) -> FramingData:
+    """Read the train split of every language, embed paragraphs and mentions, build the rows."""
+    records = []  # (lang, article, (coarse, fine), mentions)
+    for lang in framing_languages(data_dir, languages):
+        split = semeval.Split(Path(data_dir), lang, "train")
+        narratives = semeval.read_narrative_labels(split.labels_file(2))
+        mentions: dict[str, list[semeval.Mention]] = {}
+        for m in semeval.read_mentions(split.labels_file(1)):
+            mentions.setdefault(m.article, []).append(m)
+        folder = semeval.documents_dir(split)
+        ids = sorted(narratives)[skip:]
+        for aid in ids[:max_articles] if max_articles else ids:
+            path = folder / aid
+            if not path.is_file():
+                warn(f"{split.labels_file(2)}: {aid} is labelled but {path} is missing; skipped")
+                continue
+            article = semeval.read_document(path, semeval.iso_language(lang))
+            records.append((lang, article, narratives[aid], mentions.get(aid, [])))
+
+    texts = sorted({p.text for _, article, _, _ in records for p in article.paragraphs})
+    vectors = dict(zip(texts, embedder.embed(texts, progress=(lambda n: progress(n, len(texts))) if progress else None)))
+    rows = {task: {"X": [], "Y": [], "langs": [], "groups": [], "keys": []} for task in ("narratives", "roles")}
+    fine_narratives, fine_roles, articles, spans = [], [], {}, []
+    for lang, article, (coarse, fine), mentions in records:
+        group = f"{lang}:{article.id}"
+        articles[group] = article
+        E = np.array([vectors[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, 384)
+        r = rows["narratives"]
+        r["X"].append(article_features(E)); r["Y"].append(coarse); fine_narratives.append(fine)
+        r["langs"].append(lang); r["groups"].append(group); r["keys"].append(article.id)
+        located = semeval.locate_mentions(article.text, mentions, warn)
+        kept = [(m, span) for m, span in zip(mentions, located) if span is not None]
+        if not kept:
+            continue
+        r = rows["roles"]
+        r["X"].extend(mention_rows(article, E, [span for _, span in kept], embedder))
+        for m, span in kept:
+            r["Y"].append([m.role]); fine_roles.append(m.fine_roles); spans.append(span)
+            r["langs"].append(lang); r["groups"].append(group); r["keys"].append((m.article, m.start, m.end))
+
+    def task(name: str, base: dict, labels: Sequence[str], Y: list) -> TaskData:
+        return TaskData(name, labels, np.array(base["X"], dtype=np.float32).reshape(len(Y), -1),
+                        _one_hot(Y, labels), np.array(base["langs"]), np.array(base["groups"]), base["keys"])
+
+    n, r = rows["narratives"], rows["roles"]
+    return FramingData(task("narratives", n, NARRATIVE_NAMES, n["Y"]),
+                       task("subnarratives", n, SUBNARRATIVE_NAMES, fine_narratives),
+                       task("roles", r, ROLE_NAMES, r["Y"]), task("fine_roles", r, FINE_ROLE_NAMES, fine_roles),
+                       articles, spans)
+
+
+# --- narratives ------------------------------------------------------------------------------
+
+RULE_GRID = np.round(np.arange(0.1, 0.71, 0.05), 2)
+
+
+def narrative_decisions(data: FramingData, P: np.ndarray, Q: np.ndarray, rule: NarrativeRule) -> list:
+    return [rule.decide(data.narratives.labels, p, data.subnarratives.labels, q) for p, q in zip(P, Q)]
+
+
+def narrative_scores(data: FramingData, decisions: list, mask: np.ndarray | None = None) -> dict[str, float]:
+    """Official samples-F1 of coarse and fine narratives over the articles in ``mask``."""
+    idx = np.flatnonzero(mask) if mask is not None else np.arange(len(decisions))
+    keys = data.narratives.keys
+
+    def gold(task: TaskData):
+        return {keys[i]: [task.labels[j] for j in np.flatnonzero(task.Y[i])] for i in idx}
+
+    return {"coarse_f1": evaluation.sample_f1(gold(data.narratives), {keys[i]: decisions[i][0] for i in idx}),
+            "fine_f1": evaluation.sample_f1(gold(data.subnarratives), {keys[i]: decisions[i][1] for i in idx})}
+
+
+def choose_narrative_rule(data: FramingData, P: np.ndarray, Q: np.ndarray) -> NarrativeRule:
+    """The rule maximising the mean of coarse and fine samples-F1 on out-of-fold probabilities."""
+    def score(rule):
+        s = narrative_scores(data, narrative_decisions(data, P, Q, rule))
+        return s["coarse_f1"] + s["fine_f1"]
+
+    grid = [NarrativeRule(float(c), float(f), d) for c, f, d in itertools.product(RULE_GRID, RULE_GRID, (True, False))]
+    return max(grid, key=score)
+
+
+def _per_language(data: TaskData, scores: Callable[[np.ndarray | None], dict]) -> dict[str, dict]:
+    out = {semeval.iso_language(lang): scores(data.langs == lang) for lang in sorted(set(data.langs))}
+    out["all"] = scores(None)
+    return {lang: {k: round(v, 4) for k, v in s.items()} for lang, s in out.items()}
+
+
+def _meta(task: TaskData, recipe: Recipe, features: str, command: str, **extra) -> dict:
+    return {
+        "version": __version__,
+        "task": task.task,
+        "estimator": recipe.describe(),
+        "features": f"{EMBEDDING_MODEL} {features}",
+        "cv_protocol": f"{FOLDS}-fold GroupKFold by article, seed {SEED}, official metric",
+        "trained_on": {semeval.iso_language(l): int((task.langs == l).sum()) for l in sorted(set(task.langs))},
+        "command": command,
+    } | extra
+
+
+def train_narratives(data: FramingData, command: str, progress: Callable[[], None] | None = None
+                     ) -> tuple[Head, Head]:
+    """Cross-validate both narrative levels, choose the decision rule, fit on everything."""
+    P = out_of_fold(data.narratives, RECIPES["narratives"], progress)
+    Q = out_of_fold(data.subnarratives, RECIPES["subnarratives"], progress)
+    rule = choose_narrative_rule(data, P, Q)
+    decisions = narrative_decisions(data, P, Q, rule)
+    majority = _majority_narratives(data)
+    extra = {
+        "rule": {"coarse": rule.coarse, "fine": rule.fine, "one_domain": rule.one_domain},
+        "cv": _per_language(data.narratives, lambda mask: narrative_scores(data, decisions, mask)),
+        "cv_baseline_most_frequent": _per_language(data.narratives, lambda mask: narrative_scores(data, majority, mask)),
+    }
+    features = "title + mean + max of paragraphs"
+    heads = tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
+                  for task in (data.narratives, data.subnarratives))
+    return heads
+
+
+def _majority_narratives(data: FramingData) -> list:
+    """Baseline: every article gets the most frequent narrative and sub-narrative of the data."""
+    coarse = data.narratives.labels[int(data.narratives.Y.sum(0).argmax())]
+    fine = data.subnarratives.labels[int(data.subnarratives.Y.sum(0).argmax())]
+    return [([coarse], [fine])] * len(data.narratives.keys)
+
+
+# --- entity roles ----------------------------------------------------------------------------
+
+def role_decisions(data: FramingData, P: np.ndarray, Q: np.ndarray, rule: RoleRule) -> list:
+    return [rule.decide(data.roles.labels, p, data.fine_roles.labels, q) for p, q in zip(P, Q)]
+
+
+def role_scores(data: FramingData, decisions: list, mask: np.ndarray | None = None) -> dict[str, float]:
+    idx = np.flatnonzero(mask) if mask is not None else np.arange(len(decisions))
+    roles, fine = data.roles, data.fine_roles
+    gold = {roles.keys[i]: (roles.labels[int(roles.Y[i].argmax())],
+                            [fine.labels[j] for j in np.flatnonzero(fine.Y[i])]) for i in idx}
+    scores = evaluation.entity_role_scores(gold, {roles.keys[i]: decisions[i] for i in idx})
+    return {k: v for k, v in scores.items() if k != "mentions"}
+
+
+def train_roles(data: FramingData, command: str, progress: Callable[[], None] | None = None
+                ) -> tuple[Head, Head]:
+    P = out_of_fold(data.roles, RECIPES["roles"], progress)
+    Q = out_of_fold(data.fine_roles, RECIPES["fine_roles"], progress)
+    rule = max((RoleRule(float(x)) for x in np.round(np.arange(0.3, 1.01, 0.05), 2)),
+               key=lambda r: role_scores(data, role_decisions(data, P, Q, r))["exact_match_ratio"])
+    decisions = role_decisions(data, P, Q, rule)
+    majority = _majority_roles(data)
+    extra = {
+        "rule": {"extra": rule.extra},
+        "cv": _per_language(data.roles, lambda mask: role_scores(data, decisions, mask)),
+        "cv_baseline_most_frequent": _per_language(data.roles, lambda mask: role_scores(data, majority, mask)),
+    }
+    features = "mention context + mention + paragraph + article mean"
+    return tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
+                 for task in (data.roles, data.fine_roles))
+
+
+def _majority_roles(data: FramingData) -> list:
+    """Baseline: every mention gets the most frequent main role and its most frequent fine role."""
+    role = data.roles.labels[int(data.roles.Y.sum(0).argmax())]
+    counts = data.fine_roles.Y[data.roles.Y[:, data.roles.labels.index(role)] == 1].sum(0)
+    return [(role, [data.fine_roles.labels[int(counts.argmax())]])] * len(data.roles.keys)
+
+
+# --- mention finder --------------------------------------------------------------------------
+
+def finder_recall(data: FramingData, finder_of: Callable[[list[str]], MentionFinder]) -> dict[str, dict]:
+    """Recall of the gold mentions by a finder built from the other folds' mention texts.
+
+    ``exact``: same characters; ``overlap``: at least one character in common.
+    """
+    roles = data.roles
+    fold = folds(roles.groups)
+    hits = {}
+    for k in range(FOLDS):
+        finder = finder_of([_text(data, i) for i in np.flatnonzero(fold != k)])
+        found = {}
+        for i in np.flatnonzero(fold == k):
+            group = roles.groups[i]
+            if group not in found:
+                found[group] = finder.find(data.articles[group].text)
+            a, b = data.spans[i]
+            hits[i] = ((a, b) in found[group], any(s < b and e > a for s, e in found[group]))
+
+    def recall(mask):
+        idx = np.flatnonzero(mask) if mask is not None else np.arange(len(roles.keys))
+        return {"exact": float(np.mean([hits[i][0] for i in idx])), "overlap": float(np.mean([hits[i][1] for i in idx]))}
+
+    return _per_language(roles, recall)
+
+
+def _text(data: FramingData, i: int) -> str:
+    a, b = data.spans[i]
+    return data.articles[data.roles.groups[i]].text[a:b]
+
+
+def train_finder(data: FramingData) -> tuple[MentionFinder, dict]:
+    recall = finder_recall(data, MentionFinder.from_mentions)
+    return MentionFinder.from_mentions(_text(data, i) for i in range(len(data.spans))), recall

@@ -1,0 +1,164 @@
+"""Narratives and entity roles (SemEval-2025 Task 10) on top of the shared embeddings.
+
+Four :class:`~spinscope.models.Head` s do the scoring: coarse narratives and sub-narratives
+from an article's features, main roles and fine roles from a mention's features. This module
+turns their probabilities into decisions that respect the two hierarchies (a sub-narrative
+implies its narrative, a fine role belongs to its main role) and finds entity mentions in
+text that comes without them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .taxonomy import FINE_ROLES, OTHER, narrative_parent
+
+NARRATIVE_TASKS = ("narratives", "subnarratives")
+ROLE_TASKS = ("roles", "fine_roles")
+
+
+# --- narratives ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NarrativeRule:
+    """How narrative probabilities become labels.
+
+    A narrative is chosen when its probability reaches ``coarse`` or one of its sub-narratives
+    reaches ``fine``; each chosen narrative keeps its sub-narratives that reach ``fine``, or its
+    best one when none does. ``one_domain`` keeps only the domain (war or climate) of the best
+    narrative. Nothing chosen means ``Other``.
+    """
+
+    coarse: float = 0.4
+    fine: float = 0.4
+    one_domain: bool = True
+
+    def decide(self, coarse_labels: Sequence[str], coarse_p: np.ndarray, fine_labels: Sequence[str],
+               fine_p: np.ndarray) -> tuple[list[str], list[str]]:
+        scores = {label: float(p) for label, p in zip(coarse_labels, coarse_p) if label != OTHER}
+        children: dict[str, list[tuple[float, str]]] = {}
+        for label, p in zip(fine_labels, fine_p):
+            if label != OTHER:
+                children.setdefault(narrative_parent(label), []).append((float(p), label))
+        chosen = {c for c, p in scores.items() if p >= self.coarse}
+        chosen |= {c for c, kids in children.items() if any(p >= self.fine for p, _ in kids)}
+        if self.one_domain and chosen:
+            domain = max(chosen, key=scores.__getitem__).split(":")[0]
+            chosen = {c for c in chosen if c.startswith(domain + ":")}
+        if not chosen:
+            return [OTHER], [OTHER]
+        coarse = sorted(chosen, key=lambda c: -scores[c])
+        fine = []
+        for c in coarse:
+            kids = sorted(children.get(c, []), reverse=True)
+            fine += [label for p, label in kids if p >= self.fine] or [kids[0][1]] if kids else []
+        return coarse, fine
+
+
+# --- entity roles ----------------------------------------------------------------------------
+
+_MAIN_OF = {label.name: label.group for label in FINE_ROLES}
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    """A mention's main role is the most probable one; its fine roles are the best fine role of
+    that main role plus any other of it whose probability reaches ``extra``."""
+
+    extra: float = 0.6
+
+    def decide(self, role_labels: Sequence[str], role_p: np.ndarray, fine_labels: Sequence[str],
+               fine_p: np.ndarray) -> tuple[str, list[str]]:
+        role = role_labels[int(np.argmax(role_p))]
+        kids = sorted(((float(p), label) for label, p in zip(fine_labels, fine_p) if _MAIN_OF[label] == role),
+                      reverse=True)
+        return role, [kids[0][1]] + [label for p, label in kids[1:] if p >= self.extra]
+
+
+# --- mention finding -------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_SENTENCE_END = re.compile(r"[.!?…:\"«»“”]\s*$")
+
+
+@dataclass
+class MentionFinder:
+    """Finds entity mentions in raw text: known names, then repeated capitalised names.
+
+    ``names`` are mention texts seen in the training labels (matched whole-word, longest
+    first); in scripts with capitals, a run of capitalised words that the article uses at
+    least ``min_repeats`` times, once at least inside a sentence, counts too.
+    """
+
+    names: list[str] = field(default_factory=list)
+    min_repeats: int = 2
+    _pattern: re.Pattern | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def from_mentions(cls, mentions: Iterable[str], min_count: int = 2, **options) -> "MentionFinder":
+        counts = Counter(" ".join(m.split()) for m in mentions)
+        return cls(sorted(name for name, n in counts.items() if n >= min_count and len(name) >= 2), **options)
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Non-overlapping ``[start, end)`` mentions in ``text``, in order."""
+        taken = bytearray(len(text))
+        found = []
+
+        def add(start: int, end: int) -> None:
+            if not any(taken[start:end]):
+                taken[start:end] = b"\1" * (end - start)
+                found.append((start, end))
+
+        for m in self.pattern.finditer(text) if self.names else ():
+            add(m.start(), m.end())
+        runs: dict[str, list[tuple[int, int, bool]]] = {}
+        for start, end, inside in _capitalised_runs(text):
+            runs.setdefault(text[start:end], []).append((start, end, inside))
+        for occurrences in runs.values():
+            if len(occurrences) >= self.min_repeats and any(inside for *_, inside in occurrences):
+                for start, end, _ in occurrences:
+                    add(start, end)
+        return sorted(found)
+
+    @property
+    def pattern(self) -> re.Pattern:
+        if self._pattern is None:
+            names = sorted(self.names, key=len, reverse=True)
+            self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
+        return self._pattern
+
+    def save(self, path: Path, cv_recall: dict | None = None) -> None:
+        data = {"names": self.names, "min_repeats": self.min_repeats, "cv_recall": cv_recall or {}}
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "MentionFinder":
+        data = json.loads(path.read_text())
+        return cls(data["names"], data["min_repeats"])
+
+
+def _capitalised_runs(text: str) -> Iterable[tuple[int, int, bool]]:
+    """Runs of capitalised words ``(start, end, inside)``; ``inside`` is false at a sentence start."""
+    run_start = run_end = None
+    for m in _WORD.finditer(text):
+        word = m.group()
+        capital = word[0].isupper() and not word.isupper() or (word.isupper() and len(word) > 1)
+        if capital and run_end is not None and text[run_end:m.start()] == " ":
+            run_end = m.end()
+            continue
+        if run_start is not None:
+            yield run_start, run_end, not _starts_sentence(text, run_start)
+        run_start, run_end = (m.start(), m.end()) if capital else (None, None)
+    if run_start is not None:
+        yield run_start, run_end, not _starts_sentence(text, run_start)
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 3):start]
+    return start == 0 or "\n" in before or bool(_SENTENCE_END.search(before))
