@@ -25,7 +25,7 @@ test: $(STAMP)
 
 ## Retrain the shipped models from ../shared/data (about 45 minutes on 2 cores with a cold cache).
 train: $(STAMP)
-	$(BIN)/spinscope train ../shared/data/semeval2023 --output src/spinscope/trained
+	$(BIN)/spinscope train ../shared/data/semeval2023 ../shared/data/semeval2025 --output src/spinscope/trained
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/speed.py

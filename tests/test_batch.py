@@ -450,6 +450,57 @@ def test_report_lists_span_texts_per_technique_with_links_to_articles(tmp_path):
     assert 'href="https://example.org/s1"' in page and "javascript:" not in page
 
 
+def _framed(aid: str, narratives: list[str], entities: list[tuple[str, str]]) -> dict:
+    text = f"Title {aid}\n\n" + " ".join(name for name, _ in entities) + " met.\n"
+    found = []
+    for name, role in entities:
+        start = text.index(name)
+        found.append({"name": name, "role": role, "score": 0.7, "fine_roles": [], "start": start,
+                      "end": start + len(name), "mentions": [{"start": start, "end": start + len(name), "text": name}]})
+    return {"text": text, "language": "en", "title": {"start": 0, "end": 8}, "id": aid, "models": {},
+            "genre": {"label": "opinion", "scores": {"opinion": 1.0}}, "frames": [], "frame_scores": {},
+            "paragraphs": [], "spans": [], "narratives": [{"label": n, "score": 0.6, "subnarratives": []}
+                                                          for n in narratives], "entities": found}
+
+
+def test_report_charts_narratives_and_antagonists_and_victims_per_source(tmp_path):
+    war = "URW: Discrediting Ukraine"
+    rows = [("a1", "North Post", [war], [("Kyiv", "Antagonist"), ("Sumy", "Innocent")]),
+            ("a2", "North Post", [war, "URW: Praise of Russia"], [("Kyiv", "Antagonist"), ("Moscow", "Protagonist")]),
+            ("b1", "South Star", ["Other"], [("Moscow", "Antagonist"), ("Sumy", "Innocent")])]
+    db = tmp_path / "framing.sqlite"
+    with Store(db) as store:
+        store.register_model_version("v1", {}, "0")
+        for aid, source, narratives, entities in rows:
+            analysis = _framed(aid, narratives, entities)
+            assert store.save(ArticleRecord(aid, analysis["text"], "en", source=source), "v1", analysis)
+        assert store.check() == []
+        exported = {r["id"]: r for r in store.export_rows()}
+    assert exported["a2"]["entities"] == ["Kyiv (Antagonist)", "Moscow (Protagonist)"]
+    assert exported["a2"]["narratives"] == [war, "URW: Praise of Russia"]
+    data = corpus_data(db)
+    assert data["narratives"][0] == {"narrative": war, "articles": 2}
+    assert data["entities"]["all"]["Antagonist"] == [["Kyiv", 2], ["Moscow", 1]]
+    assert data["entities"]["by_source"]["South Star"]["Antagonist"] == [["Moscow", 1]]
+    svgs = charts(data)
+    assert {"narratives", "entities_Antagonist", "entities_Innocent"} <= set(svgs)
+    page = report_html(data, svgs)
+    assert "Who is cast as villain and as victim" in page and "Kyiv (2)" in page
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with Store(db) as store:
+        store.register_model_version("v1", {}, "0")
+    with closing(sqlite3.connect(db)) as con:  # as a version-1 database: no framing tables
+        con.executescript("DROP TABLE narratives; DROP TABLE entities; PRAGMA user_version = 1;")
+    with Store(db) as store:
+        assert store.model_versions()[0]["version"] == "v1" and store.check() == []
+    with closing(sqlite3.connect(db)) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM entities").fetchone()[0] == 0
+
+
 # -- dask -----------------------------------------------------------------------------------
 
 def test_dask_engine_gives_the_same_results_as_the_local_engine(corpus, tmp_path):

@@ -21,7 +21,8 @@ from .ingest import InputError
 from .semeval import DataError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
-                  help="See how a news article tries to persuade: genre, frames, persuasion techniques and spans.")
+                  help="See how a news article tries to persuade: genre, frames, persuasion techniques and spans, "
+                       "narratives and the roles it gives to named entities.")
 err = Console(stderr=True)
 
 
@@ -73,7 +74,7 @@ def analyze(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of standard output.")] = None,
     models: ModelDir = None,
 ):
-    """Analyse one article: genre, frames, techniques per paragraph and highlighted spans."""
+    """Analyse one article: genre, frames, techniques per paragraph, highlighted spans, narratives, entity roles."""
     from . import ingest, render
 
     with friendly_errors():
@@ -437,7 +438,9 @@ def taxonomy(as_json: Annotated[bool, typer.Option("--json")] = False):
     if as_json:
         print(json.dumps(tx.as_dict(), indent=2, ensure_ascii=False))
         return
-    for title, labels in (("Genres", tx.GENRES), ("Frames", tx.FRAMES), ("Techniques", tx.TECHNIQUES)):
+    for title, labels in (("Genres", tx.GENRES), ("Frames", tx.FRAMES), ("Techniques", tx.TECHNIQUES),
+                          ("Narratives", tx.NARRATIVES), ("Sub-narratives (group: their narrative)", tx.SUBNARRATIVES),
+                          ("Entity roles", tx.ROLES), ("Fine roles (group: their main role)", tx.FINE_ROLES)):
         table = Table(title=title)
         for column in ("name", "group", "definition"):
             table.add_column(column)

@@ -56,6 +56,14 @@ def segments(start: int, end: int, spans) -> list[tuple[int, int, list]]:
     return [(a, b, [s for s in inside if s.start <= a and s.end >= b]) for a, b in zip(cuts, cuts[1:])]
 
 
+def _pieces(analysis: Analysis, start: int, end: int, marks: list[EntityMark]):
+    """``(a, b, spans, entity)`` pieces of ``[start, end)``: the technique spans covering each
+    piece and the entity mention covering it (or ``None``)."""
+    for a, b, covering in segments(start, end, [*analysis.spans, *marks]):
+        entity = next((c for c in covering if isinstance(c, EntityMark)), None)
+        yield a, b, [c for c in covering if not isinstance(c, EntityMark)], entity
+
+
 def _pct(score: float) -> str:
     return f"{100 * score:.0f}%"
 
@@ -77,12 +85,11 @@ def report(analysis: Analysis, console: Console) -> None:
     marks = entity_marks(analysis)
     for paragraph in analysis.paragraphs:
         line = Text(f"{paragraph.line:>3} ", style="dim")
-        for a, b, covering in segments(paragraph.start, paragraph.end, analysis.spans):
-            style = f"bold black on {technique_colour(covering[0].technique)}" if covering else ""
-            entity = [m for m in marks if m.start <= a and m.end >= b]
+        for a, b, covering, entity in _pieces(analysis, paragraph.start, paragraph.end, marks):
+            style = f"bold black on {technique_colour(covering[0].technique)}" if covering else "bold"
             if entity:
-                style += f" underline {ROLE_COLOURS[entity[0].role]}" if covering else f"bold underline {ROLE_COLOURS[entity[0].role]}"
-            line.append(text[a:b], style=style.strip())
+                style += f" underline {ROLE_COLOURS[entity.role]}"
+            line.append(text[a:b], style=style if covering or entity else "")
         console.print(line)
         if paragraph.techniques:
             labels = Text("    -> ", style="dim")
@@ -150,11 +157,9 @@ def highlighted_html(analysis: Analysis) -> str:
     marks = entity_marks(analysis)
     for paragraph in analysis.paragraphs:
         pieces = []
-        for a, b, covering in segments(paragraph.start, paragraph.end, analysis.spans):
+        for a, b, covering, e in _pieces(analysis, paragraph.start, paragraph.end, marks):
             piece = html.escape(analysis.text[a:b])
-            entity = [m for m in marks if m.start <= a and m.end >= b]
-            if entity:
-                e = entity[0]
+            if e:
                 tip = f"{e.name}: {e.role}" + (f" ({e.fine_roles})" if e.fine_roles else "")
                 piece = (f'<span class="entity" data-role="{e.role}" style="border-color:{ROLE_COLOURS[e.role]}" '
                          f'title="{html.escape(tip)}">{piece}</span>')

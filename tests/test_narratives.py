@@ -1,0 +1,299 @@
+"""Narratives and entity roles (SemEval-2025 Task 10): taxonomy, file formats, decision rules,
+mention finding, metrics, and train -> predict -> evaluate on a small invented data folder."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from spinscope import evaluation, semeval, taxonomy
+from spinscope.cli import app
+from spinscope.narratives import MentionFinder, NarrativeRule, RoleRule
+from spinscope.semeval import DataError, Mention
+
+runner = CliRunner()
+
+
+# --- taxonomy --------------------------------------------------------------------------------
+
+def test_every_subnarrative_has_a_known_parent_and_every_narrative_an_other_child():
+    for sub in taxonomy.SUBNARRATIVES:
+        assert taxonomy.narrative_parent(sub.name) in taxonomy.NARRATIVE_NAMES
+        assert sub.definition
+    for narrative in taxonomy.NARRATIVE_NAMES:
+        if narrative != taxonomy.OTHER:
+            assert f"{narrative}: Other" in taxonomy.SUBNARRATIVE_NAMES
+    assert len(set(taxonomy.SUBNARRATIVE_NAMES)) == len(taxonomy.SUBNARRATIVE_NAMES)
+
+
+def test_fine_roles_belong_to_the_three_main_roles():
+    assert taxonomy.ROLE_NAMES == ("Protagonist", "Antagonist", "Innocent")
+    assert len(taxonomy.FINE_ROLES) == 22
+    assert {label.group for label in taxonomy.FINE_ROLES} == set(taxonomy.ROLE_NAMES)
+    assert taxonomy.label("Tyrant").group == "Antagonist"
+
+
+# --- file formats ----------------------------------------------------------------------------
+
+URW = "URW: Discrediting Ukraine"
+PUPPET = f"{URW}: Ukraine is a puppet of the West"
+
+
+def test_narrative_labels_are_read_and_checked(write_file):
+    good = write_file("n.txt", f"A.txt\t{URW}\t{PUPPET};{URW}: Other\nB.txt\tOther\tOther\n")
+    assert semeval.read_narrative_labels(good) == {"A.txt": ([URW], [PUPPET, f"{URW}: Other"]),
+                                                   "B.txt": (["Other"], ["Other"])}
+    unknown = write_file("u.txt", f"A.txt\t{URW}\t{PUPPET}\nB.txt\tURW: Moon landing\tOther\n")
+    with pytest.raises(DataError, match=r"u\.txt:2: unknown narrative 'URW: Moon landing'"):
+        semeval.read_narrative_labels(unknown)
+    orphan = write_file("o.txt", f"A.txt\tOther\t{PUPPET}\n")
+    with pytest.raises(DataError, match=r"o\.txt:1: sub-narrative .* without its narrative"):
+        semeval.read_narrative_labels(orphan)
+
+
+def test_mentions_are_read_and_roles_checked(write_file):
+    path = write_file("m.txt", "A.txt\tNATO\t10\t13\tAntagonist\tInstigator\tDeceiver\n")
+    assert semeval.read_mentions(path) == [Mention("A.txt", "NATO", 10, 13, "Antagonist", ("Instigator", "Deceiver"),
+                                                   f"{path}:1")]
+    only_four = write_file("m4.txt", "A.txt\tNATO\t10\t13\n")
+    assert semeval.read_mentions(only_four, roles=False)[0].role is None
+    with pytest.raises(DataError, match=r"bad\.txt:1: unknown main role 'Hero'"):
+        semeval.read_mentions(write_file("bad.txt", "A.txt\tNATO\t10\t13\tHero\tGuardian\n"))
+    with pytest.raises(DataError, match=r"wrong\.txt:1: 'Victim' is not a fine role of Antagonist"):
+        semeval.read_mentions(write_file("wrong.txt", "A.txt\tNATO\t10\t13\tAntagonist\tVictim\n"))
+    with pytest.raises(DataError, match=r"rev\.txt:1: mention \[13, 10\] is empty or reversed"):
+        semeval.read_mentions(write_file("rev.txt", "A.txt\tNATO\t13\t10\tAntagonist\tVictim\n"))
+
+
+def test_mentions_are_located_exactly_crlf_counted_or_nearest():
+    text = "Title\n\nFirst line with Kyiv.\nSecond line: Kyiv again, and Rome.\n"
+    kyiv = text.index("Kyiv")
+    exact = Mention("A.txt", "Kyiv", kyiv, kyiv + 3, where="f:1")
+    assert semeval.locate_mention(text, exact) == (kyiv, kyiv + 4)
+    second = text.index("Kyiv", kyiv + 1)
+    crlf_offset = second + text[:second].count("\n")  # offsets of the same text with \r\n line ends
+    assert semeval.locate_mention(text, Mention("A.txt", "Kyiv", crlf_offset, crlf_offset + 3)) == (second, second + 4)
+    rome = text.index("Rome")
+    assert semeval.locate_mention(text, Mention("A.txt", "Rome", rome + 2, rome + 5)) == (rome, rome + 4)
+    assert semeval.locate_mention(text, Mention("A.txt", "Paris", 0, 4)) is None
+
+    warnings = []
+    found = semeval.locate_mentions(text, [exact, Mention("A.txt", "Rome", rome + 2, rome + 5, where="f:2"),
+                                           Mention("A.txt", "Paris", 0, 4, where="f:3")], warnings.append)
+    assert found == [(kyiv, kyiv + 4), (rome, rome + 4), None]
+    assert warnings[0].startswith("f:2: offsets") and warnings[1].startswith("f:3: mention 'Paris' is not in")
+
+
+def test_prediction_files_round_trip(tmp_path):
+    semeval.write_narratives(tmp_path / "n.txt", [("A.txt", [URW], [PUPPET]), ("B.txt", ["Other"], ["Other"])])
+    assert semeval.read_narrative_labels(tmp_path / "n.txt")["A.txt"] == ([URW], [PUPPET])
+    mentions = [Mention("A.txt", "Kyiv", 3, 6, "Innocent", ("Victim",)),
+                Mention("A.txt", "NATO", 9, 12, "Antagonist", ("Instigator", "Conspirator"))]
+    semeval.write_mentions(tmp_path / "m.txt", mentions)
+    assert [(m.text, m.role, m.fine_roles) for m in semeval.read_mentions(tmp_path / "m.txt")] == \
+        [(m.text, m.role, m.fine_roles) for m in mentions]
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+CC = "CC: Criticism of climate movement"
+
+
+def _probabilities(coarse: dict[str, float], fine: dict[str, float]):
+    p = np.array([coarse.get(n, 0.01) for n in taxonomy.NARRATIVE_NAMES])
+    q = np.array([fine.get(n, 0.01) for n in taxonomy.SUBNARRATIVE_NAMES])
+    return taxonomy.NARRATIVE_NAMES, p, taxonomy.SUBNARRATIVE_NAMES, q
+
+
+def test_narrative_rule_respects_the_hierarchy():
+    rule = NarrativeRule(coarse=0.5, fine=0.5, one_domain=False)
+    # a sure sub-narrative brings its narrative; a sure narrative brings its best sub-narrative
+    coarse, fine = rule.decide(*_probabilities({CC: 0.8}, {PUPPET: 0.7, f"{CC}: Climate movement is alarmist": 0.3}))
+    assert set(coarse) == {CC, URW}
+    assert set(fine) == {PUPPET, f"{CC}: Climate movement is alarmist"}
+    assert all(taxonomy.narrative_parent(f) in coarse for f in fine)
+    # nothing sure: Other at both levels
+    assert rule.decide(*_probabilities({}, {})) == (["Other"], ["Other"])
+    # one domain keeps the best narrative's domain only
+    assert NarrativeRule(0.5, 0.5, True).decide(*_probabilities({CC: 0.8, URW: 0.6}, {}))[0] == [CC]
+
+
+def test_role_rule_keeps_fine_roles_under_the_main_role():
+    roles, fine = taxonomy.ROLE_NAMES, taxonomy.FINE_ROLE_NAMES
+    p = np.array([0.2, 0.7, 0.1])
+    q = np.full(len(fine), 0.05)
+    q[fine.index("Victim")] = 0.9  # an Innocent role: ignored for an Antagonist
+    q[fine.index("Tyrant")] = 0.4
+    q[fine.index("Deceiver")] = 0.65
+    assert RoleRule(extra=0.6).decide(roles, p, fine, q) == ("Antagonist", ["Deceiver"])
+    assert RoleRule(extra=0.3).decide(roles, p, fine, q) == ("Antagonist", ["Deceiver", "Tyrant"])
+
+
+def test_entity_role_metrics_by_hand():
+    gold = {("A", 0, 3): ("Antagonist", ["Tyrant"]), ("A", 9, 12): ("Innocent", ["Victim"]),
+            ("B", 1, 4): ("Protagonist", ["Guardian", "Virtuous"])}
+    pred = {("A", 0, 3): ("Antagonist", ["Tyrant"]), ("A", 9, 12): ("Innocent", ["Victim", "Forgotten"])}
+    scores = evaluation.entity_role_scores(gold, pred)
+    assert scores["main_role_accuracy"] == pytest.approx(2 / 3)
+    assert scores["exact_match_ratio"] == pytest.approx(1 / 3)
+
+
+# --- mention finder --------------------------------------------------------------------------
+
+def test_finder_matches_known_names_whole_words_longest_first():
+    finder = MentionFinder(["European Union", "Union", "Kyiv"])
+    text = "The European Union and Kyivan food; Kyiv said the Union agreed."
+    found = [text[a:b] for a, b in finder.find(text)]
+    assert found == ["European Union", "Kyiv", "Union"]
+
+
+def test_finder_adds_repeated_capitalised_names_but_not_sentence_openers():
+    text = ("Yesterday the mayor met Anna Berg. Later, Anna Berg spoke to the press.\n"
+            "Anyway the talks went on. Anyway nothing changed.")
+    found = [text[a:b] for a, b in MentionFinder([]).find(text)]
+    assert found == ["Anna Berg", "Anna Berg"]  # "Anyway" twice, but only ever opening a sentence
+
+
+def test_finder_finds_names_in_scripts_without_capitals_by_the_list_only():
+    text = "भारत ने कहा कि भारत शांति चाहता है।"
+    assert [text[a:b] for a, b in MentionFinder(["भारत"]).find(text)] == ["भारत", "भारत"]
+
+
+def test_finder_saves_and_loads(tmp_path):
+    finder = MentionFinder.from_mentions(["NATO", "NATO", "Kyiv", " Kyiv ", "once"])
+    assert finder.names == ["Kyiv", "NATO"]  # seen twice at least, spaces normalised
+    finder.save(tmp_path / "mentions.json", {"en": {"exact": 0.5}})
+    loaded = MentionFinder.load(tmp_path / "mentions.json")
+    assert loaded.names == finder.names and loaded.min_repeats == finder.min_repeats
+    assert json.loads((tmp_path / "mentions.json").read_text())["cv_recall"] == {"en": {"exact": 0.5}}
+
+
+# --- train -> predict -> evaluate on an invented folder ---------------------------------------
+
+WAR = ("URW: Discrediting Ukraine", "URW: Discrediting Ukraine: Ukraine is a puppet of the West")
+CLIMATE = ("CC: Criticism of climate movement", "CC: Criticism of climate movement: Climate movement is alarmist")
+#: (title, body, narrative, [(name, main role, fine role)]); every text is invented.
+DOCUMENTS = [
+    ("Kyiv obeys its foreign masters again", "Commentators claim Kyiv only follows orders from Washington. "
+     "They say Washington decides and Kyiv signs. The refugees of Sumy pay the price.", WAR,
+     [("Washington", "Antagonist", "Conspirator"), ("Kyiv", "Antagonist", "Incompetent"), ("Sumy", "Innocent", "Victim")]),
+    ("Activists frighten the children", "The group Green Dawn tells schoolchildren the planet will burn by Friday. "
+     "Farmer Jonas Weber says Green Dawn is spreading panic. Weber asks for calm.", CLIMATE,
+     [("Green Dawn", "Antagonist", "Deceiver"), ("Jonas Weber", "Protagonist", "Virtuous"), ("Weber", "Protagonist", "Virtuous")]),
+    ("A quiet week at the port", "Ships arrived on time and the port authority of Lindholm reported record cargo. "
+     "Workers in Lindholm praised the new cranes.", ("Other", "Other"),
+     [("Lindholm", "Protagonist", "Virtuous"), ("Workers", "Innocent", "Forgotten")]),
+] * 4  # twelve articles: every fold sees every role and narrative
+
+
+@pytest.fixture(scope="module")
+def framing_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("semeval2025")
+    folder = root / "en" / "train-documents"
+    folder.mkdir(parents=True)
+    narratives, mentions = [], []
+    for i, (title, body, (coarse, fine), entities) in enumerate(DOCUMENTS):
+        text = f"{title} ({i})\n\n{body}\n"
+        name = f"EN_{i:03d}.txt"
+        (folder / name).write_text(text, encoding="utf-8")
+        narratives.append(f"{name}\t{coarse}\t{fine}")
+        at = 0
+        for entity, role, fine_role in entities:
+            start = text.index(entity, at)
+            mentions.append(f"{name}\t{entity}\t{start}\t{start + len(entity) - 1}\t{role}\t{fine_role}")
+            at = start + len(entity)
+    (root / "en" / "train-labels-subtask-2.txt").write_text("\n".join(narratives) + "\n", encoding="utf-8")
+    (root / "en" / "train-labels-subtask-1.txt").write_text("\n".join(mentions) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def framing_models(framing_dir, tmp_path_factory):
+    import shutil
+
+    from spinscope.pipeline import MODEL_DIR
+
+    models = tmp_path_factory.mktemp("models")
+    for task in ("genre", "frames", "techniques"):
+        for suffix in (".json", ".npz"):
+            shutil.copy(MODEL_DIR / f"{task}{suffix}", models)
+    result = runner.invoke(app, ["train", str(framing_dir), "--output", str(models)])
+    assert result.exit_code == 0, result.output
+    return models
+
+
+def test_train_writes_framing_models_with_cv(framing_models):
+    from spinscope.models import Head
+
+    for task in ("narratives", "subnarratives", "roles", "fine_roles"):
+        head = Head.load(framing_models, task)
+        assert set(head.meta["cv"]) == {"en", "all"}
+    assert Head.load(framing_models, "roles").meta["rule"]["extra"] >= 0.3
+    assert MentionFinder.load(framing_models / "mentions.json").names  # names seen twice or more
+
+
+def test_predict_and_evaluate_framing_tasks(framing_dir, framing_models, tmp_path):
+    out = tmp_path / "narratives.txt"
+    result = runner.invoke(app, ["predict", str(framing_dir), "--lang", "en", "--split", "train", "--task",
+                                 "narratives", "--output", str(out), "--models", str(framing_models)])
+    assert result.exit_code == 0, result.output
+    predicted = semeval.read_narrative_labels(out)  # valid: known labels, children under parents
+    assert len(predicted) == len(DOCUMENTS)
+
+    out = tmp_path / "entities.txt"
+    result = runner.invoke(app, ["predict", str(framing_dir), "--lang", "en", "--split", "train", "--task",
+                                 "entities", "--output", str(out), "--models", str(framing_models)])
+    assert result.exit_code == 0, result.output
+    gold = semeval.read_mentions(framing_dir / "en" / "train-labels-subtask-1.txt")
+    rows = semeval.read_mentions(out)  # valid: fine roles under their main role
+    assert [(m.article, m.start, m.end) for m in rows] == [(m.article, m.start, m.end) for m in gold]
+
+    result = runner.invoke(app, ["evaluate", str(framing_dir), "--lang", "en", "--split", "train", "--json",
+                                 "--models", str(framing_models)])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)["scores"]
+    assert set(scores) == {"narratives", "entities"}
+    # three very different kinds of invented article, seen in training: in-sample scores are high
+    assert scores["narratives"]["coarse_f1"] > 0.8
+    assert scores["entities"]["main_role_accuracy"] > 0.6
+
+
+def test_analyze_shows_narratives_and_entities(framing_models, tmp_path):
+    title, body, *_ = DOCUMENTS[0]
+    source = tmp_path / "a.txt"
+    source.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+    result = runner.invoke(app, ["analyze", str(source), "--format", "json", "--models", str(framing_models)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["narratives"] and all(n["label"] in taxonomy.NARRATIVE_NAMES for n in data["narratives"])
+    names = {e["name"] for e in data["entities"]}
+    assert {"Kyiv", "Washington"} <= names
+    for e in data["entities"]:
+        assert data["text"][e["start"]:e["end"]] == e["name"]
+        assert all(taxonomy.label(f["label"]).group == e["role"] for f in e["fine_roles"])
+    html = runner.invoke(app, ["analyze", str(source), "--format", "html", "--models", str(framing_models)]).stdout
+    assert 'class="entity" data-role=' in html and "<h2>Narratives</h2>" in html
+    text = runner.invoke(app, ["analyze", str(source), "--format", "text", "--models", str(framing_models),
+                               "--output", str(tmp_path / "r.txt")])
+    assert text.exit_code == 0
+    report = (tmp_path / "r.txt").read_text()
+    assert "Narratives" in report and "Entities" in report and "Washington" in report
+
+
+def test_bad_mention_offsets_are_reported_with_file_and_line(framing_dir, framing_models, tmp_path):
+    import shutil
+
+    broken = tmp_path / "data"
+    shutil.copytree(framing_dir, broken)
+    labels = broken / "en" / "train-labels-subtask-1.txt"
+    lines = labels.read_text().splitlines()
+    first = lines[0].split("\t")
+    lines[0] = "\t".join([first[0], "Atlantis", first[2], first[3], *first[4:]])
+    labels.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["predict", str(broken), "--lang", "en", "--split", "train", "--task", "entities",
+                                 "--output", str(tmp_path / "e.txt"), "--models", str(framing_models)])
+    assert result.exit_code == 0, result.output
+    assert f"{labels}:1: mention 'Atlantis' is not in" in " ".join(result.output.split())
+    assert len(semeval.read_mentions(tmp_path / "e.txt")) == len(lines)  # still predicted, never dropped
