@@ -162,8 +162,8 @@ def test_finder_finds_names_in_scripts_without_capitals_by_the_list_only():
 
 
 def test_finder_saves_and_loads(tmp_path):
-    finder = MentionFinder.from_mentions(["NATO", "NATO", "Kyiv", " Kyiv ", "once"])
-    assert finder.names == ["Kyiv", "NATO"]  # seen twice at least, spaces normalised
+    finder = MentionFinder.from_mentions(["NATO", "NATO", "Kyiv", " Kyiv ", "once", "the army", "the army"])
+    assert finder.names == ["Kyiv", "NATO"]  # names seen twice at least, spaces normalised
     finder.save(tmp_path / "mentions.json", {"en": {"exact": 0.5}})
     loaded = MentionFinder.load(tmp_path / "mentions.json")
     assert loaded.names == finder.names and loaded.min_repeats == finder.min_repeats
@@ -297,3 +297,9 @@ def test_bad_mention_offsets_are_reported_with_file_and_line(framing_dir, framin
     assert result.exit_code == 0, result.output
     assert f"{labels}:1: mention 'Atlantis' is not in" in " ".join(result.output.split())
     assert len(semeval.read_mentions(tmp_path / "e.txt")) == len(lines)  # still predicted, never dropped
+
+
+def test_finder_skips_common_words_written_with_a_capital():
+    text = "Il pleut. Selon lui, « Il faut partir », dit Marc Roy. Il ajoute : il reste Marc Roy."
+    found = {text[a:b] for a, b in MentionFinder([]).find(text)}
+    assert found == {"Marc Roy"}  # "Il" appears inside a sentence but also as "il"

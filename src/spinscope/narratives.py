@@ -93,7 +93,8 @@ class MentionFinder:
 
     ``names`` are mention texts seen in the training labels (matched whole-word, longest
     first); in scripts with capitals, a run of capitalised words that the article uses at
-    least ``min_repeats`` times, once at least inside a sentence, counts too.
+    least ``min_repeats`` times, once at least inside a sentence, counts too, unless it is a
+    single word the article also writes in lower case (a common word, not a name).
     """
 
     names: list[str] = field(default_factory=list)
@@ -102,8 +103,11 @@ class MentionFinder:
 
     @classmethod
     def from_mentions(cls, mentions: Iterable[str], min_count: int = 2, **options) -> "MentionFinder":
+        """A finder knowing the names among ``mentions`` seen at least ``min_count`` times."""
         counts = Counter(" ".join(m.split()) for m in mentions)
-        return cls(sorted(name for name, n in counts.items() if n >= min_count and len(name) >= 2), **options)
+        # Names only: a mention starting in lower case ("the government") is a common noun.
+        return cls(sorted(name for name, n in counts.items()
+                          if n >= min_count and len(name) >= 2 and not name[0].islower()), **options)
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping ``[start, end)`` mentions in ``text``, in order."""
@@ -120,7 +124,10 @@ class MentionFinder:
         runs: dict[str, list[tuple[int, int, bool]]] = {}
         for start, end, inside in _capitalised_runs(text):
             runs.setdefault(text[start:end], []).append((start, end, inside))
-        for occurrences in runs.values():
+        lowercase = {w for w in _WORD.findall(text) if w.islower()}
+        for name, occurrences in runs.items():
+            if " " not in name and (name.lower() in lowercase or len(name) < 3 and not name.isupper()):
+                continue  # a common word written with a capital ("Le", "The"), not a name
             if len(occurrences) >= self.min_repeats and any(inside for *_, inside in occurrences):
                 for start, end, _ in occurrences:
                     add(start, end)
