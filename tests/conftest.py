@@ -10,6 +10,8 @@ import pytest
 
 #: The SemEval-2023 data, when this checkout sits next to ``shared/`` (never committed).
 SEMEVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2023"
+#: The SemEval-2025 Task 10 data (narratives, entity roles), likewise.
+SEMEVAL2025_DIR = SEMEVAL_DIR.parent / "semeval2025"
 
 #: An invented English article in the SemEval layout: title, blank line, body lines.
 #: Line 4 is blank and line 6 holds only spaces and a tab: both are skipped but counted.
@@ -111,6 +113,14 @@ def semeval_dir() -> Path:
     if not SEMEVAL_DIR.is_dir():
         pytest.skip(f"SemEval-2023 data not found at {SEMEVAL_DIR} (shared/data is not part of the repo)")
     return SEMEVAL_DIR
+
+
+@pytest.fixture(scope="session")
+def semeval2025_dir() -> Path:
+    """The real SemEval-2025 Task 10 data folder; the test is skipped when it is not there."""
+    if not SEMEVAL2025_DIR.is_dir():
+        pytest.skip(f"SemEval-2025 data not found at {SEMEVAL2025_DIR} (shared/data is not part of the repo)")
+    return SEMEVAL2025_DIR
 
 
 @pytest.fixture

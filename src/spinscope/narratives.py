@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,24 +42,30 @@ class NarrativeRule:
 
     def decide(self, coarse_labels: Sequence[str], coarse_p: np.ndarray, fine_labels: Sequence[str],
                fine_p: np.ndarray) -> tuple[list[str], list[str]]:
-        scores = {label: float(p) for label, p in zip(coarse_labels, coarse_p) if label != OTHER}
-        children: dict[str, list[tuple[float, str]]] = {}
-        for label, p in zip(fine_labels, fine_p):
-            if label != OTHER:
-                children.setdefault(narrative_parent(label), []).append((float(p), label))
-        chosen = {c for c, p in scores.items() if p >= self.coarse}
-        chosen |= {c for c, kids in children.items() if any(p >= self.fine for p, _ in kids)}
+        parent = _parents(tuple(coarse_labels), tuple(fine_labels))
+        real = parent >= 0  # every sub-narrative but Other
+        chosen = {int(i) for i in np.flatnonzero(coarse_p >= self.coarse) if coarse_labels[i] != OTHER}
+        chosen |= {int(parent[j]) for j in np.flatnonzero(real & (fine_p >= self.fine))}
         if self.one_domain and chosen:
-            domain = max(chosen, key=scores.__getitem__).split(":")[0]
-            chosen = {c for c in chosen if c.startswith(domain + ":")}
+            domain = coarse_labels[max(chosen, key=lambda i: coarse_p[i])].split(":")[0] + ":"
+            chosen = {i for i in chosen if coarse_labels[i].startswith(domain)}
         if not chosen:
             return [OTHER], [OTHER]
-        coarse = sorted(chosen, key=lambda c: -scores[c])
-        fine = []
-        for c in coarse:
-            kids = sorted(children.get(c, []), reverse=True)
-            fine += [label for p, label in kids if p >= self.fine] or [kids[0][1]] if kids else []
+        coarse, fine = [], []
+        for i in sorted(chosen, key=lambda i: -coarse_p[i]):
+            kids = np.flatnonzero(parent == i)
+            kids = kids[np.argsort(-fine_p[kids], kind="stable")]
+            sure = [j for j in kids if fine_p[j] >= self.fine]
+            coarse.append(coarse_labels[i])
+            fine += [fine_labels[j] for j in (sure or kids[:1])]
         return coarse, fine
+
+
+@lru_cache(maxsize=8)
+def _parents(coarse_labels: tuple[str, ...], fine_labels: tuple[str, ...]) -> np.ndarray:
+    """Index in ``coarse_labels`` of each sub-narrative's narrative (-1 for ``Other``)."""
+    index = {label: i for i, label in enumerate(coarse_labels)}
+    return np.array([-1 if f == OTHER else index[narrative_parent(f)] for f in fine_labels])
 
 
 # --- entity roles ----------------------------------------------------------------------------
