@@ -37,20 +37,20 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-#: An invented opinion piece, loaded on purpose.
+#: An invented opinion piece, loaded on purpose, with named entities and a war narrative.
 ARTICLE = "\n".join([
-    "Enough Is Enough: Our Town Cannot Afford Another Year of Council Failure",
+    "NATO Is Dragging Europe Into a War Nobody Voted For",
     "",
-    "For the third year running, the so-called leaders at City Hall have thrown our money at vanity projects "
+    "For the third year running, the so-called leaders in Brussels have thrown our money at a war "
     "while ordinary families struggle to pay their bills.",
-    "Every honest resident knows the truth: this council has betrayed the hard-working people who built this "
-    "town, and it will keep doing so until we stop it.",
-    "Experts agree that the new parking tax will destroy local shops within months. Once the shops close, the "
-    "jobs go, the young people leave, and our community dies.",
-    "The mayor says the budget is balanced, yet she flew to three conferences last year on the taxpayers' dime. "
-    "Who is she to lecture anyone about sacrifice?",
-    "There are only two choices left: vote them out in May, or watch everything we love disappear. "
-    "The time to act is now. Take back our town!",
+    "Every honest citizen knows the truth: NATO provoked this conflict, and Washington will keep feeding it "
+    "until Europe burns.",
+    "Experts agree that the sanctions against Russia will destroy European industry within months. Once the "
+    "factories close, the jobs go, the young people leave, and our towns die.",
+    "Kyiv says it fights for freedom, yet its ministers fly to Washington every month to beg for more weapons. "
+    "Who are they to lecture anyone about sacrifice?",
+    "There are only two choices left: stop the weapons now, or watch a nuclear war destroy everything we love. "
+    "The time to act is now!",
     "",
 ])
 #: An article whose text must appear as text, never run or render as markup.
@@ -157,6 +157,12 @@ def test_page_highlights_an_article(browser, base_url):
     assert browser.find_elements(By.CSS_SELECTOR, "#genre-bars li")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#frame-bars li")) == 14
     assert browser.find_elements(By.CSS_SELECTOR, "#legend li")
+    # Narratives as a ranked list, entities listed with their role and underlined in the text.
+    assert browser.find_elements(By.CSS_SELECTOR, "#narrative-list > li strong")
+    entities = browser.find_elements(By.CSS_SELECTOR, "#entity-list li")
+    assert entities and all(any(role in e.text for role in ("Protagonist", "Antagonist", "Innocent")) for e in entities)
+    underlined = browser.find_elements(By.CSS_SELECTOR, "#article .entity")
+    assert underlined and {u.text for u in underlined} <= {"NATO", "Washington", "Europe", "Russia", "Kyiv", "Brussels"}
 
     # The README's screenshot: the whole page, one highlight focused to show its tooltip.
     height = browser.execute_script("return document.documentElement.scrollHeight")

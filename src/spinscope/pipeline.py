@@ -71,9 +71,10 @@ class Entity:
 
 
 #: At most this many entities per article (the most mentioned), each judged on at most
-#: this many of its mentions: this bounds the extra embeddings an article costs.
+#: this many of its mentions, spread over the article: this bounds the extra embeddings
+#: an article costs.
 MAX_ENTITIES = 12
-MENTIONS_PER_ENTITY = 3
+MENTIONS_PER_ENTITY = 5
 
 
 @dataclass
@@ -221,7 +222,7 @@ class Analyzer:
         names = sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))[:MAX_ENTITIES]
         if not names:
             return []
-        read = [(name, span) for name in names for span in by_name[name][:MENTIONS_PER_ENTITY]]
+        read = [(name, span) for name in names for span in _spread(by_name[name], MENTIONS_PER_ENTITY)]
         P, Q = self.mention_roles(article, embeddings, [span for _, span in read])
         roles, fine = self.framing["roles"], self.framing["fine_roles"]
         out = []
@@ -235,6 +236,13 @@ class Analyzer:
                               [Scored(f, _round(q[fine.labels.index(f)])) for f in fine_roles], a, b,
                               [Mention(s, e, article.text[s:e]) for s, e in by_name[name]]))
         return out
+
+
+def _spread(items: list, n: int) -> list:
+    """At most ``n`` of ``items``, evenly spaced, first and last included."""
+    if len(items) <= n:
+        return items
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
 
 
 def _chosen(head: Head, proba: np.ndarray) -> list[Scored]:
