@@ -121,22 +121,6 @@ class Embedder:
         return out
 
 
-#: Characters of context on each side of an entity mention, see :func:`mention_context`.
-MENTION_WINDOW = 150
-
-
-def mention_context(text: str, start: int, end: int) -> str:
-    """The text embedded for an entity mention ``text[start:end]``: the mention, a colon, then
-    the whole words within :data:`MENTION_WINDOW` characters around it."""
-    left = text[max(0, start - MENTION_WINDOW):start].split()
-    right = text[end:end + MENTION_WINDOW].split()
-    if start > MENTION_WINDOW and left:
-        left = left[1:]  # a word cut by the window
-    if end + MENTION_WINDOW < len(text) and right:
-        right = right[:-1]
-    return f"{text[start:end]}: " + " ".join(left + [text[start:end]] + right)
-
-
 def paragraph_features(embeddings: np.ndarray) -> np.ndarray:
     """Per-paragraph feature rows from an article's paragraph embeddings ``(n, 384)``.
 
@@ -163,11 +147,10 @@ def article_features(embeddings: np.ndarray) -> np.ndarray:
 
 def mention_rows(article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[int, int]],
                  embedder: Embedder) -> np.ndarray:
-    """Feature rows ``(len(spans), 4 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
-    of ``article`` (given its paragraph embeddings): the embeddings of each mention's context
-    (:func:`mention_context`), of its text alone and of its paragraph, and the article mean."""
-    texts = [t for a, b in spans for t in (mention_context(article.text, a, b), article.text[a:b])]
-    vectors = embedder.embed(texts).reshape(len(spans), 2, EMBEDDING_DIM)
+    """Feature rows ``(len(spans), 3 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
+    of ``article`` (given its paragraph embeddings): the embedding of the mention's text, of its
+    paragraph, and the article mean. Only the (short) mention texts are embedded anew."""
+    names = embedder.embed([article.text[a:b] for a, b in spans]).reshape(len(spans), EMBEDDING_DIM)
     row_of = {p.start: i for i, p in enumerate(article.paragraphs)}
     paragraphs = np.zeros((len(spans), EMBEDDING_DIM), dtype=np.float32)
     for i, (a, _) in enumerate(spans):
@@ -175,4 +158,4 @@ def mention_rows(article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[i
         if p is not None:
             paragraphs[i] = paragraph_vectors[row_of[p.start]]
     mean = np.repeat(paragraph_vectors.mean(axis=0, keepdims=True), len(spans), axis=0)
-    return np.hstack([vectors[:, 0], vectors[:, 1], paragraphs, mean]).astype(np.float32)
+    return np.hstack([names, paragraphs, mean]).astype(np.float32)

@@ -222,7 +222,7 @@ def train_roles(data: FramingData, command: str, progress: Callable[[], None] | 
         "cv": _per_language(data.roles, lambda mask: role_scores(data, decisions, mask)),
         "cv_baseline_most_frequent": _per_language(data.roles, lambda mask: role_scores(data, majority, mask)),
     }
-    features = "mention context + mention + paragraph + article mean"
+    features = "mention + its paragraph + article mean"
     return tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
                  for task in (data.roles, data.fine_roles))
 

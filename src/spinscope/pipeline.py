@@ -71,10 +71,9 @@ class Entity:
 
 
 #: At most this many entities per article (the most mentioned), each judged on at most
-#: this many of its mentions, spread over the article: this bounds the extra embeddings
-#: an article costs.
+#: this many of its mentions, spread over the article.
 MAX_ENTITIES = 12
-MENTIONS_PER_ENTITY = 5
+MENTIONS_PER_ENTITY = 20
 
 
 @dataclass
