@@ -51,6 +51,10 @@ def friendly_errors():
         raise typer.Exit(2) from None
 
 
+def _warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TimeRemainingColumn(), console=err, transient=False)
@@ -120,12 +124,9 @@ def _rows(analyzer, job, description: str) -> list:
         errors.append(path)
         err.print(f"[yellow]skipped[/] {path}: {error}", highlight=False)
 
-    def warn(message: str) -> None:
-        err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
-
     with _progress() as progress:
         bar = progress.add_task(description, total=count_articles(job))
-        yield from prediction_rows(analyzer, job, on_error, lambda: progress.advance(bar), warn)
+        yield from prediction_rows(analyzer, job, on_error, lambda: progress.advance(bar), _warn)
     if errors:
         err.print(f"[yellow]{len(errors)} article(s) could not be read[/]; their rows are written without labels")
 
@@ -279,12 +280,9 @@ def _train_techniques(data_dir, embedder, chosen, languages, output, command) ->
 def _train_framing(data_dir, embedder, chosen, languages, output, command) -> list[str]:
     from . import narrative_training as nt
 
-    def warn(message: str) -> None:
-        err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
-
     with _progress() as progress:
         bar = progress.add_task("embedding documents and mentions", total=None)
-        data = nt.load_framing_data(data_dir, embedder, languages, warn=warn,
+        data = nt.load_framing_data(data_dir, embedder, languages, warn=_warn,
                                     progress=lambda n, total: progress.update(bar, advance=n, total=total))
         progress.update(bar, total=1, completed=1)
         if "narratives" in chosen:
