@@ -99,9 +99,10 @@ class MentionFinder:
     """Finds entity mentions in raw text: known names, then repeated capitalised names.
 
     ``names`` are mention texts seen in the training labels (matched whole-word, longest
-    first); in scripts with capitals, a run of capitalised words that the article uses at
-    least ``min_repeats`` times, once at least inside a sentence, counts too, unless it is a
-    single word the article also writes in lower case (a common word, not a name).
+    first); in scripts with capitals, a run of capitalised words counts too when the article
+    uses it inside a sentence at least once and it is either several words or repeated
+    ``min_repeats`` times, unless it is a single word the article also writes in lower case
+    (a common word, not a name).
     """
 
     names: list[str] = field(default_factory=list)
@@ -109,7 +110,7 @@ class MentionFinder:
     _pattern: re.Pattern | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def from_mentions(cls, mentions: Iterable[str], min_count: int = 2, **options) -> "MentionFinder":
+    def from_mentions(cls, mentions: Iterable[str], min_count: int = 1, **options) -> "MentionFinder":
         """A finder knowing the names among ``mentions`` seen at least ``min_count`` times."""
         counts = Counter(" ".join(m.split()) for m in mentions)
         # Names only: a mention starting in lower case ("the government") is a common noun.
@@ -129,13 +130,16 @@ class MentionFinder:
         for m in self.pattern.finditer(text) if self.names else ():
             add(m.start(), m.end())
         runs: dict[str, list[tuple[int, int, bool]]] = {}
+        headlines = _title_case_lines(text)
         for start, end, inside in _capitalised_runs(text):
-            runs.setdefault(text[start:end], []).append((start, end, inside))
+            if not any(a <= start < b for a, b in headlines):
+                runs.setdefault(text[start:end], []).append((start, end, inside))
         lowercase = {w for w in _WORD.findall(text) if w.islower()}
         for name, occurrences in runs.items():
             if " " not in name and (name.lower() in lowercase or len(name) < 3 and not name.isupper()):
                 continue  # a common word written with a capital ("Le", "The"), not a name
-            if len(occurrences) >= self.min_repeats and any(inside for *_, inside in occurrences):
+            repeated = len(occurrences) >= self.min_repeats or " " in name  # "Anna Berg" once is a name
+            if repeated and any(inside for *_, inside in occurrences):
                 for start, end, _ in occurrences:
                     add(start, end)
         return sorted(found)
@@ -171,6 +175,18 @@ def _capitalised_runs(text: str) -> Iterable[tuple[int, int, bool]]:
         run_start, run_end = (m.start(), m.end()) if capital else (None, None)
     if run_start is not None:
         yield run_start, run_end, not _starts_sentence(text, run_start)
+
+
+def _title_case_lines(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of the lines written in Title Case (most words capitalised), where
+    capitals say nothing about names."""
+    out, start = [], 0
+    for line in text.split("\n"):
+        words = _WORD.findall(line)
+        if len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.6 * len(words):
+            out.append((start, start + len(line)))
+        start += len(line) + 1
+    return out
 
 
 def _starts_sentence(text: str, start: int) -> bool:

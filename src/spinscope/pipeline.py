@@ -218,6 +218,10 @@ class Analyzer:
         by_name: dict[str, list[tuple[int, int]]] = {}
         for a, b in self.finder.find(article.text):
             by_name.setdefault(" ".join(article.text[a:b].split()), []).append((a, b))
+        for name in [n for n in by_name if " " in n]:  # "Vladimir Putin" is the "Putin" of the article
+            last = name.rsplit(" ", 1)[1]
+            if last in by_name:
+                by_name[last] = sorted(by_name[last] + by_name.pop(name))
         names = sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))[:MAX_ENTITIES]
         if not names:
             return []
