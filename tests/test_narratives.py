@@ -304,6 +304,12 @@ def test_bad_mention_offsets_are_reported_with_file_and_line(framing_dir, framin
     assert len(semeval.read_mentions(tmp_path / "e.txt")) == len(lines)  # still predicted, never dropped
 
 
+def test_finder_ignores_long_runs_of_capitals():
+    text = ("In the annual report the club listed Alpha Beta Gamma Delta Epsilon Zeta Eta Theta as its main "
+            "sponsors, and later it thanked Alpha Beta Gamma again for all their help over the years.")
+    assert [text[a:b] for a, b in MentionFinder([]).find(text)] == ["Alpha Beta Gamma"]
+
+
 def test_finder_skips_common_words_written_with_a_capital():
     text = "Il pleut. Selon lui, « Il faut partir », dit Marc Roy. Il ajoute : il reste Marc Roy."
     found = {text[a:b] for a, b in MentionFinder([]).find(text)}

@@ -90,6 +90,8 @@ class RoleRule:
 
 # --- mention finding -------------------------------------------------------------------------
 
+#: Longer runs of capitalised words are not taken for one name.
+MAX_NAME_WORDS = 6
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _SENTENCE_END = re.compile(r"[.!?…:\"«»“”]\s*$")
 
@@ -138,6 +140,8 @@ class MentionFinder:
         for name, occurrences in runs.items():
             if " " not in name and (name.lower() in lowercase or len(name) < 3 and not name.isupper()):
                 continue  # a common word written with a capital ("Le", "The"), not a name
+            if name.count(" ") >= MAX_NAME_WORDS:
+                continue  # a run of capitals (a shouted line, a list of places), not one name
             repeated = len(occurrences) >= self.min_repeats or " " in name  # "Anna Berg" once is a name
             if repeated and any(inside for *_, inside in occurrences):
                 for start, end, _ in occurrences:
