@@ -229,7 +229,7 @@ def train(
     languages: Annotated[Optional[list[str]], typer.Option("--lang", help="Train on these language folders only.")] = None,
 ):
     """Train the models with 5-fold CV by article; write them with their CV scores."""
-    from . import narrative_training, training
+    from . import narrative_training
     from .features import Embedder, EmbeddingCache
 
     with friendly_errors():

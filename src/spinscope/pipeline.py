@@ -11,6 +11,7 @@ from .features import Embedder, EmbeddingCache, article_features, mention_rows, 
 from .models import Head
 from .narratives import NARRATIVE_TASKS, ROLE_TASKS, MentionFinder, NarrativeRule, RoleRule
 from .spans import SpanModel
+from .taxonomy import narrative_parent
 
 MODEL_DIR = Path(__file__).parent / "trained"
 TASKS = ("genre", "frames", "techniques")
@@ -196,8 +197,7 @@ class Analyzer:
         p, q = coarse.predict_proba(doc)[0], fine.predict_proba(doc)[0]
         chosen, sub = NarrativeRule(**coarse.meta["rule"]).decide(coarse.labels, p, fine.labels, q)
         p, q = dict(zip(coarse.labels, p)), dict(zip(fine.labels, q))
-        return [Narrative(c, _round(p[c]), [Scored(f, _round(q[f])) for f in sub
-                                            if f == c or f.startswith(c + ": ")])
+        return [Narrative(c, _round(p[c]), [Scored(f, _round(q[f])) for f in sub if narrative_parent(f) == c])
                 for c in chosen]
 
     def mention_roles(self, article: Article, embeddings: np.ndarray, spans: list[tuple[int, int]]
