@@ -531,3 +531,17 @@ def test_web_app_shows_the_corpus_report(corpus):
     with TestClient(create_app(analyzer=Unused())) as client:
         missing = client.get("/corpus")
         assert missing.status_code == 404 and "--db" in missing.json()["error"]
+
+
+def test_report_counts_the_forms_of_one_name_together(tmp_path):
+    rows = [("r1", [("Москва", "Antagonist")]), ("r2", [("Москва", "Antagonist")]),
+            ("r3", [("Москвы", "Antagonist"), ("Мосты", "Innocent")]), ("r4", [("Georgia", "Antagonist")]),
+            ("r5", [("George", "Antagonist")])]
+    db = tmp_path / "forms.sqlite"
+    with Store(db) as store:
+        store.register_model_version("v1", {}, "0")
+        for aid, entities in rows:
+            analysis = _framed(aid, ["Other"], entities)
+            assert store.save(ArticleRecord(aid, analysis["text"], "ru", source="One"), "v1", analysis)
+    antagonists = corpus_data(db)["entities"]["all"]["Antagonist"]
+    assert antagonists == [["Москва", 3], ["George", 1], ["Georgia", 1]]

@@ -327,3 +327,31 @@ def test_full_names_join_the_entity_of_their_last_word(framing_models):
     vidal = next(e for e in entities if e.name == "Vidal")
     assert [m.text for m in vidal.mentions] == ["Ines Vidal", "Vidal", "Vidal"]
     assert not any(e.name == "Ines Vidal" for e in entities)
+
+
+def test_inflected_forms_of_a_name_are_one_entity(framing_models):
+    from spinscope.document import Article
+    from spinscope.pipeline import Analyzer
+
+    article = Article("Визит\n\nМинистр прибыла в Тамбов. Тамбов встретил её дождём. В Тамбове её ждали, и в "
+                      "Тамбове она выступила. Журналисты спросили Волкову о планах и снова спросили Волкову о "
+                      "сроках. По словам Волковой, планы готовы; помощники Волковой согласны.\n", language="ru")
+    analyzer = Analyzer(framing_models)
+    names = {e.name: [m.text for m in e.mentions] for e in analyzer.entities(article, analyzer.embed(article))}
+    assert names == {"Тамбов": ["Тамбов", "Тамбов", "Тамбове", "Тамбове"],
+                     "Волкову": ["Волкову", "Волкову", "Волковой", "Волковой"]}
+
+
+def test_group_names_needs_a_shared_stem_and_close_embeddings():
+    from spinscope.features import Embedder
+    from spinscope.narratives import group_names
+
+    names = ["Украины", "Украине", "Владимир Путин", "Владимира Путина", "Georgia", "George", "Maria", "Mario",
+             "Iran", "Iraq", "Ukraine", "Ukrainian"]
+    group = group_names(names, Embedder().embed)
+    assert group["Украине"] == "Украины" and group["Владимира Путина"] == "Владимир Путин"
+    for other in ("George", "Mario", "Iraq", "Ukrainian"):  # different names, or too long an ending
+        assert group[other] == other
+    # The stem alone is not enough: names whose embeddings disagree stay apart.
+    orthogonal = group_names(["Украины", "Украине"], lambda texts: np.eye(len(texts), 384, dtype=np.float32))
+    assert orthogonal == {"Украины": "Украины", "Украине": "Украине"}

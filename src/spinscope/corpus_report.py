@@ -11,9 +11,14 @@ import html
 import io
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
+from .features import Embedder, EmbeddingCache
+from .narratives import group_names
 from .store import Store
 
 #: How many of each thing the report shows.
@@ -44,7 +49,8 @@ def _normalise_span(text: str) -> str:
 # -- data ---------------------------------------------------------------------------------
 
 def corpus_data(db_path: Path | str, model_version: str | None = None, top_spans: int = TOP_SPANS,
-                top_sources: int = TOP_SOURCES, articles_per_span: int = ARTICLES_PER_SPAN) -> dict:
+                top_sources: int = TOP_SOURCES, articles_per_span: int = ARTICLES_PER_SPAN,
+                embed: Callable[[list[str]], np.ndarray] | None = None) -> dict:
     """Everything the corpus report shows, for one model version (default: the latest used).
 
     Keys: ``summary``, ``techniques`` (per technique: paragraphs and articles labelled),
@@ -52,7 +58,8 @@ def corpus_data(db_path: Path | str, model_version: str | None = None, top_spans
     ``over_time`` (per month, or per day when the dates span under three months; empty
     without dates), ``frames``, ``genres``, ``spans`` (per technique, the most frequent span
     texts with the articles they come from), ``articles`` (those articles, keyed by hash)
-    and ``failures``.
+    and ``failures``. ``embed`` (default: the cached e5 embedder) tells inflected forms of one
+    entity name apart from different names (see :func:`~spinscope.narratives.group_names`).
     """
     with Store(db_path, create=False) as store:
         version = store.resolve_version(model_version)
@@ -98,7 +105,8 @@ def corpus_data(db_path: Path | str, model_version: str | None = None, top_spans
         data["narratives"] = [{"narrative": name, "articles": n} for name, n in db.execute(
             f"SELECT n.narrative, count(DISTINCT n.analysis_id) AS k FROM narratives n JOIN analyses a ON "
             f"a.analysis_id = n.analysis_id WHERE {ok} GROUP BY n.narrative ORDER BY k DESC, n.narrative", v)]
-        data["entities"] = _entities(db, ok, version, [s for s in data["sources"]["articles"]])
+        data["entities"] = _entities(db, ok, version, [s for s in data["sources"]["articles"]],
+                                     embed or Embedder(EmbeddingCache()).embed)
         data["spans"], hashes = _top_spans(db, ok, version, top_spans, articles_per_span)
         data["articles"] = _articles(store, version, hashes)
     return data
@@ -116,17 +124,23 @@ def _sources(db, ok: str, version: str, top: int) -> dict:
     return {"articles": articles, "technique_share": shares}
 
 
-def _entities(db, ok: str, version: str, sources: list[str], top: int = TOP_ENTITIES) -> dict:
+def _entities(db, ok: str, version: str, sources: list[str], embed, top: int = TOP_ENTITIES) -> dict:
     """Per role (Antagonist, Innocent, Protagonist), the entities the most articles cast in it:
-    over the whole corpus (``all``) and per source (``by_source``)."""
+    over the whole corpus (``all``) and per source (``by_source``). The forms of one name
+    ("России", "Россию") count together, under the most frequent one."""
     out: dict = {"all": {}, "by_source": {}}
     rows = db.execute(
         f"SELECT coalesce(r.source, '(no source)') AS src, e.role, e.name, count(DISTINCT e.analysis_id) AS n "
         f"FROM entities e JOIN analyses a ON a.analysis_id = e.analysis_id JOIN articles r ON r.hash = a.article_hash "
         f"WHERE {ok} GROUP BY src, e.role, e.name", (version,)).fetchall()
+    mentioned = Counter()
+    for _, _, name, n in rows:
+        mentioned[name] += n
+    group = group_names(sorted(mentioned, key=lambda name: (-mentioned[name], name)), embed)
     total: dict[str, Counter] = defaultdict(Counter)
     per_source: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for src, role, name, n in rows:
+        name = group[name]
         total[role][name] += n
         per_source[src][role][name] += n
 

@@ -9,9 +9,10 @@ text that comes without them.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -163,6 +164,45 @@ class MentionFinder:
     def load(cls, path: Path) -> "MentionFinder":
         data = json.loads(path.read_text())
         return cls(data["names"], data["min_repeats"])
+
+
+#: Two forms of a name are one entity when every word keeps a stem of ``STEM_MIN`` characters
+#: and changes at most ``ENDING_MAX`` final ones ("Украина", "Украины", "Украине"), and their
+#: embeddings agree to ``SAME_NAME_COSINE`` (which keeps "George" apart from "Georgia" and
+#: "Maria" from "Mario": cosines .88 and .92, against .97-.99 for inflected forms).
+STEM_MIN = 4
+ENDING_MAX = 2
+SAME_NAME_COSINE = 0.95
+
+
+def _same_stem(a: str, b: str) -> bool:
+    words_a, words_b = a.lower().split(), b.lower().split()
+    if len(words_a) != len(words_b):
+        return False
+    for x, y in zip(words_a, words_b):
+        stem = len(os.path.commonprefix([x, y]))
+        if x != y and (stem < STEM_MIN or len(x) - stem > ENDING_MAX or len(y) - stem > ENDING_MAX):
+            return False
+    return True
+
+
+def group_names(names: Sequence[str], embed: Callable[[list[str]], np.ndarray]) -> dict[str, str]:
+    """Map each of ``names`` to the first of ``names`` that is a form of the same name.
+
+    Pass the most frequent names first: they become the names of their groups. ``embed``
+    returns L2-normalised vectors (an :class:`~spinscope.features.Embedder`'s ``embed``);
+    only names that pass the stem test are embedded.
+    """
+    pairs = [(a, b) for i, b in enumerate(names) for a in names[:i] if _same_stem(a, b)]
+    if not pairs:
+        return {name: name for name in names}
+    texts = sorted({name for pair in pairs for name in pair})
+    vectors = dict(zip(texts, embed(texts)))
+    same = {pair for pair in pairs if float(vectors[pair[0]] @ vectors[pair[1]]) >= SAME_NAME_COSINE}
+    group: dict[str, str] = {}
+    for i, name in enumerate(names):
+        group[name] = next((group[a] for a in names[:i] if (a, name) in same), name)
+    return group
 
 
 def _capitalised_runs(text: str) -> Iterable[tuple[int, int, bool]]:

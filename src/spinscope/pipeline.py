@@ -9,7 +9,7 @@ import numpy as np
 from .document import Article
 from .features import Embedder, EmbeddingCache, article_features, mention_rows, paragraph_features
 from .models import Head
-from .narratives import NARRATIVE_TASKS, ROLE_TASKS, MentionFinder, NarrativeRule, RoleRule
+from .narratives import NARRATIVE_TASKS, ROLE_TASKS, MentionFinder, NarrativeRule, RoleRule, group_names
 from .spans import SpanModel
 from .taxonomy import narrative_parent
 
@@ -222,6 +222,12 @@ class Analyzer:
             last = name.rsplit(" ", 1)[1]
             if last in by_name:
                 by_name[last] = sorted(by_name[last] + by_name.pop(name))
+        # Inflected forms ("Украине", "Украины") are one entity, named by its most frequent form.
+        ranked = sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))
+        grouped: dict[str, list[tuple[int, int]]] = {}
+        for name, head in group_names(ranked, self.embedder.embed).items():
+            grouped[head] = sorted(grouped.get(head, []) + by_name[name])
+        by_name = grouped
         names = sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))[:MAX_ENTITIES]
         if not names:
             return []
