@@ -130,22 +130,20 @@ def _entities(db, ok: str, version: str, sources: list[str], embed, top: int = T
     ("России", "Россию") count together, under the most frequent one."""
     out: dict = {"all": {}, "by_source": {}}
     rows = db.execute(
-        f"SELECT coalesce(r.source, '(no source)') AS src, e.role, e.name, count(DISTINCT e.analysis_id) AS n "
+        f"SELECT DISTINCT coalesce(r.source, '(no source)') AS src, e.role, e.name, e.analysis_id "
         f"FROM entities e JOIN analyses a ON a.analysis_id = e.analysis_id JOIN articles r ON r.hash = a.article_hash "
-        f"WHERE {ok} GROUP BY src, e.role, e.name", (version,)).fetchall()
-    mentioned = Counter()
-    for _, _, name, n in rows:
-        mentioned[name] += n
+        f"WHERE {ok}", (version,)).fetchall()
+    mentioned = Counter(name for _, _, name, _ in rows)
     group = group_names(sorted(mentioned, key=lambda name: (-mentioned[name], name)), embed)
-    total: dict[str, Counter] = defaultdict(Counter)
-    per_source: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    for src, role, name, n in rows:
-        name = group[name]
-        total[role][name] += n
-        per_source[src][role][name] += n
+    # Articles, not rows: an article that stored two forms of one name counts once.
+    total: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    per_source: dict[str, dict[str, dict[str, set]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
+    for src, role, name, analysis in rows:
+        total[role][group[name]].add(analysis)
+        per_source[src][role][group[name]].add(analysis)
 
-    def top_of(counter: Counter) -> list[list]:
-        return [[name, n] for name, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+    def top_of(articles: dict[str, set]) -> list[list]:
+        return sorted(([name, len(ids)] for name, ids in articles.items()), key=lambda row: (-row[1], row[0]))[:top]
 
     out["all"] = {role: top_of(total[role]) for role in sorted(total)}
     out["by_source"] = {src: {role: top_of(c) for role, c in sorted(per_source[src].items())}
