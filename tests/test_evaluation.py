@@ -14,6 +14,8 @@ from spinscope.evaluation import (
     per_label_scores,
     sample_f1,
     span_scores,
+    span_scores_from_sums,
+    span_sums,
     techniques_micro_f1,
 )
 
@@ -238,6 +240,18 @@ def test_spans_no_predictions_and_no_gold():
     assert_scores(span_scores(gold, []), 0, 0, 0, 1)  # P = 0 (no predictions), R = 0/1
     assert_scores(span_scores([], gold), 0, 0, 0, 0)  # R = 0 (no gold), P = 0/1
     assert_scores(span_scores([], []), 0, 0, 0, 0)
+
+
+def test_span_sums_add_up_over_techniques():
+    gold = [("a", "Doubt", 0, 10), ("a", "Slogans", 20, 30), ("b", "Doubt", 5, 15), ("b", "Slogans", 0, 4)]
+    pred = [("a", "Doubt", 5, 20), ("a", "Slogans", 0, 25), ("b", "Doubt", 0, 8), ("b", "Doubt", 30, 40)]
+    per_technique = [span_sums([g for g in gold if g[1] == t], [p for p in pred if p[1] == t])
+                     for t in ("Doubt", "Slogans")]
+    whole = span_scores(gold, pred)
+    added = span_scores_from_sums(sum(per_technique))
+    assert_scores(added, whole.precision, whole.recall, whole.f1, whole.support)
+    assert whole.precision == approx((5 / 15 + 5 / 25 + 3 / 8 + 0) / 4)
+    assert whole.recall == approx((5 / 10 + 5 / 10 + 3 / 10 + 0) / 4)
 
 
 @pytest.mark.parametrize("bad", [("a", "Doubt", 5, 5), ("a", "Doubt", 9, 3)])

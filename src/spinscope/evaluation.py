@@ -20,6 +20,8 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
+import numpy as np
+
 __all__ = [
     "Scores",
     "micro_f1_from_counts",
@@ -27,6 +29,8 @@ __all__ = [
     "frames_micro_f1",
     "techniques_micro_f1",
     "span_scores",
+    "span_sums",
+    "span_scores_from_sums",
     "per_label_scores",
     "sample_f1",
 ]
@@ -241,6 +245,15 @@ def span_scores(gold: Iterable[Span], pred: Iterable[Span]) -> Scores:
     the spans after merging. Precision is 0 without predictions, recall 0 without gold.
     Raises ``ValueError`` naming the span when a span is empty or reversed (``end <= start``).
     """
+    return span_scores_from_sums(span_sums(gold, pred))
+
+
+def span_sums(gold: Iterable[Span], pred: Iterable[Span]) -> np.ndarray:
+    """``[precision sum, recall sum, |S|, |T|]`` of :func:`span_scores`.
+
+    The sums add up over disjoint sets of (article, technique) pairs, so the score of a whole
+    set of spans can be updated one technique at a time (see :func:`span_scores_from_sums`).
+    """
     gold_spans, pred_spans = _merged_spans(gold), _merged_spans(pred)
     precision_sum = recall_sum = 0.0
     for key, predicted in pred_spans.items():
@@ -251,5 +264,11 @@ def span_scores(gold: Iterable[Span], pred: Iterable[Span]) -> Scores:
                 recall_sum += shared / (t[1] - t[0])
     n_pred = sum(map(len, pred_spans.values()))
     n_gold = sum(map(len, gold_spans.values()))
+    return np.array([precision_sum, recall_sum, n_pred, n_gold])
+
+
+def span_scores_from_sums(sums: np.ndarray) -> Scores:
+    """:func:`span_scores` from (added-up) :func:`span_sums`."""
+    precision_sum, recall_sum, n_pred, n_gold = sums
     precision, recall = _ratio(precision_sum, n_pred), _ratio(recall_sum, n_gold)
-    return Scores(precision, recall, _harmonic_mean(precision, recall), n_gold)
+    return Scores(precision, recall, _harmonic_mean(precision, recall), int(n_gold))

@@ -4,8 +4,9 @@ Everything is deterministic: fixed seeds, sorted inputs, cached embeddings.
 """
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -356,19 +357,30 @@ SPAN_C = 0.5
 
 
 def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPAN_C):
-    """One logistic regression per technique on the tokens of masked paragraphs that carry it."""
+    """One logistic regression per technique on the tokens of masked paragraphs that carry it.
+
+    The techniques are fitted in threads, one per core (liblinear releases the GIL); each fit
+    is deterministic, so the result does not depend on the number of cores.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from sklearn.linear_model import LogisticRegression
 
     W = np.zeros((data.X.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
     b = np.full(len(TECHNIQUE_NAMES), -5.0, dtype=np.float32)
-    for t, technique in enumerate(TECHNIQUE_NAMES):
+
+    def fit_one(t: int) -> None:
+        technique = TECHNIQUE_NAMES[t]
         rows = _token_rows(data, [k for k in np.flatnonzero(paragraph_mask) if technique in data.paragraph_gold[k]])
         y = data.token_labels[technique][rows]
         if len(rows) == 0 or y.min() == y.max():
-            continue
+            return
         model = LogisticRegression(C=C, solver="liblinear", max_iter=200)
         model.fit(data.X[rows], y)
         W[:, t], b[t] = model.coef_[0], model.intercept_[0]
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        list(pool.map(fit_one, range(len(TECHNIQUE_NAMES))))
     return W, b
 
 
@@ -379,13 +391,15 @@ def _token_rows(data: SpanData, paragraphs) -> np.ndarray:
 
 
 def decode_spans(data: SpanData, scores: np.ndarray, predicted: list[list[str]],
-                 decoders: dict[str, tuple[str, float]], techniques: Sequence[str] = TECHNIQUE_NAMES
-                 ) -> list[tuple[str, str, int, int]]:
-    """Spans of each paragraph's predicted ``techniques``, from token ``scores`` ``(n_tokens, 23)``."""
+                 decoders: dict[str, tuple[str, float]], techniques: Sequence[str] = TECHNIQUE_NAMES,
+                 paragraphs: Iterable[int] | None = None) -> list[tuple[str, str, int, int]]:
+    """Spans of each paragraph's predicted ``techniques``, from token ``scores`` ``(n_tokens, 23)``;
+    only in ``paragraphs`` (indices) when given."""
     from .spans import decode
 
     out = []
-    for k, par in enumerate(data.paragraphs):
+    for k in range(len(data.paragraphs)) if paragraphs is None else paragraphs:
+        par = data.paragraphs[k]
         for technique in predicted[k]:
             if technique not in techniques:
                 continue
@@ -413,26 +427,34 @@ def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str
     by coordinate ascent from whole paragraphs.
 
     The metric is micro-averaged over techniques, so each choice is judged on the total score,
-    not on its own technique's F1.
+    not on its own technique's F1. Its sums add up over techniques, so a trial re-scores only
+    the technique being changed.
     """
     if lang is not None:
         predicted, gold = for_language(data, predicted, lang)
     else:
         gold = data.gold
+    gold_of = {t: [g for g in gold if g[1] == t] for t in TECHNIQUE_NAMES}
+    labelled = {t: [k for k, labels in enumerate(predicted) if t in labels] for t in TECHNIQUE_NAMES}
+
+    def sums(technique: str, decoder: tuple[str, float]) -> np.ndarray:
+        spans = decode_spans(data, scores, predicted, {technique: decoder}, [technique], labelled[technique])
+        return evaluation.span_sums(gold_of[technique], spans)
+
     decoders = {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}
-    spans = {t: decode_spans(data, scores, predicted, decoders, [t]) for t in TECHNIQUE_NAMES}
-    order = sorted(TECHNIQUE_NAMES, key=lambda t: -sum(g[1] == t for g in gold))
+    current = {t: sums(t, WHOLE_PARAGRAPH) for t in TECHNIQUE_NAMES}
+    order = sorted(TECHNIQUE_NAMES, key=lambda t: -len(gold_of[t]))
     for _ in range(passes):
         for technique in order:
-            best = (evaluation.span_scores(gold, [s for v in spans.values() for s in v]).f1, decoders[technique])
-            others = [s for t, v in spans.items() if t != technique for s in v]
+            others = sum(v for t, v in current.items() if t != technique)
+            best = (evaluation.span_scores_from_sums(others + current[technique]).f1, decoders[technique])
             for candidate in DECODER_GRID:
-                trial = decode_spans(data, scores, predicted, decoders | {technique: candidate}, [technique])
-                f1 = evaluation.span_scores(gold, others + trial).f1
+                trial = sums(technique, candidate)
+                f1 = evaluation.span_scores_from_sums(others + trial).f1
                 if f1 > best[0] + 1e-4:
                     best = (f1, candidate)
+                    current[technique] = trial
             decoders[technique] = best[1]
-            spans[technique] = decode_spans(data, scores, predicted, decoders, [technique])
     return decoders
 
 
