@@ -223,12 +223,11 @@ class Analyzer:
             if last in by_name:
                 by_name[last] = sorted(by_name[last] + by_name.pop(name))
         # Inflected forms ("Украине", "Украины") are one entity, named by its most frequent form.
-        ranked = sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))
         grouped: dict[str, list[tuple[int, int]]] = {}
-        for name, head in group_names(ranked, self.embedder.embed).items():
+        for name, head in group_names(_most_mentioned(by_name), self.embedder.embed).items():
             grouped[head] = sorted(grouped.get(head, []) + by_name[name])
         by_name = grouped
-        names = sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))[:MAX_ENTITIES]
+        names = _most_mentioned(by_name)[:MAX_ENTITIES]
         if not names:
             return []
         read = [(name, span) for name in names for span in _spread(by_name[name], MENTIONS_PER_ENTITY)]
@@ -245,6 +244,11 @@ class Analyzer:
                               [Scored(f, _round(q[fine.labels.index(f)])) for f in fine_roles], a, b,
                               [Mention(s, e, article.text[s:e]) for s, e in by_name[name]]))
         return out
+
+
+def _most_mentioned(by_name: dict[str, list[tuple[int, int]]]) -> list[str]:
+    """Names by number of mentions, then by first mention."""
+    return sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))
 
 
 def _spread(items: list, n: int) -> list:
