@@ -193,15 +193,22 @@ def group_names(names: Sequence[str], embed: Callable[[list[str]], np.ndarray]) 
     returns L2-normalised vectors (an :class:`~spinscope.features.Embedder`'s ``embed``);
     only names that pass the stem test are embedded.
     """
-    pairs = [(a, b) for i, b in enumerate(names) for a in names[:i] if _same_stem(a, b)]
-    if not pairs:
-        return {name: name for name in names}
-    texts = sorted({name for pair in pairs for name in pair})
-    vectors = dict(zip(texts, embed(texts)))
-    same = {pair for pair in pairs if float(vectors[pair[0]] @ vectors[pair[1]]) >= SAME_NAME_COSINE}
+    # Only names whose words begin alike can pass the stem test: compare within those buckets.
+    buckets: dict[tuple[str, ...], list[str]] = {}
+    for name in names:
+        buckets.setdefault(tuple(word[:STEM_MIN] for word in name.lower().split()), []).append(name)
+    pairs = [(a, b) for bucket in buckets.values() for i, b in enumerate(bucket) for a in bucket[:i]
+             if _same_stem(a, b)]
+    same_as: dict[str, str] = {}  # a name -> the first name before it of the same entity
+    if pairs:
+        texts = sorted({name for pair in pairs for name in pair})
+        vectors = dict(zip(texts, embed(texts)))
+        for a, b in pairs:
+            if b not in same_as and float(vectors[a] @ vectors[b]) >= SAME_NAME_COSINE:
+                same_as[b] = a
     group: dict[str, str] = {}
-    for i, name in enumerate(names):
-        group[name] = next((group[a] for a in names[:i] if (a, name) in same), name)
+    for name in names:  # in order, so the group of an earlier name is known
+        group[name] = group[same_as[name]] if name in same_as else name
     return group
 
 
