@@ -482,10 +482,13 @@ def test_report_charts_narratives_and_antagonists_and_victims_per_source(tmp_pat
     assert data["narratives"][0] == {"narrative": war, "articles": 2}
     assert data["entities"]["all"]["Antagonist"] == [["Kyiv", 2], ["Moscow", 1]]
     assert data["entities"]["by_source"]["South Star"]["Antagonist"] == [["Moscow", 1]]
+    assert data["entities"]["antagonist_share"] == {"North Post": {"Kyiv": 1.0, "Moscow": 0.0},
+                                                    "South Star": {"Kyiv": 0.0, "Moscow": 1.0}}
     svgs = charts(data)
-    assert {"narratives", "entities_Antagonist", "entities_Innocent"} <= set(svgs)
+    assert {"narratives", "entities_Antagonist", "entities_Innocent", "entities_by_source"} <= set(svgs)
     page = report_html(data, svgs)
     assert "Who is cast as villain and as victim" in page and "Kyiv (2)" in page
+    assert "Antagonists per source" in page
 
 
 def test_a_version_1_database_is_upgraded_in_place(tmp_path):

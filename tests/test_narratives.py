@@ -346,11 +346,12 @@ def test_group_names_needs_a_shared_stem_and_close_embeddings():
     from spinscope.features import Embedder
     from spinscope.narratives import group_names
 
-    names = ["Украины", "Украине", "Владимир Путин", "Владимира Путина", "Georgia", "George", "Maria", "Mario",
-             "Iran", "Iraq", "Ukraine", "Ukrainian"]
+    names = ["Украины", "Украине", "Владимир Путин", "Владимира Путина", "Зеленский", "Зеленского", "Georgia",
+             "George", "Maria", "Mario", "Iran", "Iraq", "Washington", "Washingtonians"]
     group = group_names(names, Embedder().embed)
     assert group["Украине"] == "Украины" and group["Владимира Путина"] == "Владимир Путин"
-    for other in ("George", "Mario", "Iraq", "Ukrainian"):  # different names, or too long an ending
+    assert group["Зеленского"] == "Зеленский"
+    for other in ("George", "Mario", "Iraq", "Washingtonians"):  # different names, or too long an ending
         assert group[other] == other
     # The stem alone is not enough: names whose embeddings disagree stay apart.
     orthogonal = group_names(["Украины", "Украине"], lambda texts: np.eye(len(texts), 384, dtype=np.float32))

@@ -27,6 +27,8 @@ TOP_SOURCES = 15
 TOP_TECHNIQUES_OVER_TIME = 6
 #: Entities listed per source and role in the "who is cast as what" table.
 TOP_ENTITIES = 5
+#: Antagonists in the per-source chart.
+CHART_ENTITIES = 12
 ARTICLES_PER_SPAN = 3
 MAX_ARTICLE_CHARS = 8_000
 #: Longer span texts are shortened in the table (the article below shows them whole).
@@ -105,7 +107,7 @@ def corpus_data(db_path: Path | str, model_version: str | None = None, top_spans
         data["narratives"] = [{"narrative": name, "articles": n} for name, n in db.execute(
             f"SELECT n.narrative, count(DISTINCT n.analysis_id) AS k FROM narratives n JOIN analyses a ON "
             f"a.analysis_id = n.analysis_id WHERE {ok} GROUP BY n.narrative ORDER BY k DESC, n.narrative", v)]
-        data["entities"] = _entities(db, ok, version, [s for s in data["sources"]["articles"]],
+        data["entities"] = _entities(db, ok, version, data["sources"]["articles"],
                                      embed or Embedder(EmbeddingCache()).embed)
         data["spans"], hashes = _top_spans(db, ok, version, top_spans, articles_per_span)
         data["articles"] = _articles(store, version, hashes)
@@ -124,11 +126,13 @@ def _sources(db, ok: str, version: str, top: int) -> dict:
     return {"articles": articles, "technique_share": shares}
 
 
-def _entities(db, ok: str, version: str, sources: list[str], embed, top: int = TOP_ENTITIES) -> dict:
+def _entities(db, ok: str, version: str, sources: dict[str, int], embed, top: int = TOP_ENTITIES) -> dict:
     """Per role (Antagonist, Innocent, Protagonist), the entities the most articles cast in it:
-    over the whole corpus (``all``) and per source (``by_source``). The forms of one name
-    ("России", "Россию") count together, under the most frequent one."""
-    out: dict = {"all": {}, "by_source": {}}
+    over the whole corpus (``all``) and per source (``by_source``), and for the corpus's most
+    frequent antagonists, the share of each source's articles (``sources``: articles per
+    source) that cast them so (``antagonist_share``). The forms of one name ("России",
+    "Россию") count together, under the most frequent one."""
+    out: dict = {"all": {}, "by_source": {}, "antagonist_share": {}}
     rows = db.execute(
         f"SELECT DISTINCT coalesce(r.source, '(no source)') AS src, e.role, e.name, e.analysis_id "
         f"FROM entities e JOIN analyses a ON a.analysis_id = e.analysis_id JOIN articles r ON r.hash = a.article_hash "
@@ -142,12 +146,15 @@ def _entities(db, ok: str, version: str, sources: list[str], embed, top: int = T
         total[role][group[name]].add(analysis)
         per_source[src][role][group[name]].add(analysis)
 
-    def top_of(articles: dict[str, set]) -> list[list]:
-        return sorted(([name, len(ids)] for name, ids in articles.items()), key=lambda row: (-row[1], row[0]))[:top]
+    def top_of(articles: dict[str, set], n: int = top) -> list[list]:
+        return sorted(([name, len(ids)] for name, ids in articles.items()), key=lambda row: (-row[1], row[0]))[:n]
 
     out["all"] = {role: top_of(total[role]) for role in sorted(total)}
     out["by_source"] = {src: {role: top_of(c) for role, c in sorted(per_source[src].items())}
                         for src in sources if src in per_source}
+    antagonists = [name for name, _ in top_of(total.get("Antagonist", {}), CHART_ENTITIES)]
+    out["antagonist_share"] = {src: {name: round(len(per_source[src]["Antagonist"].get(name, ())) / n, 4)
+                                     for name in antagonists} for src, n in sources.items() if antagonists}
     return out
 
 
@@ -271,7 +278,9 @@ def charts(data: dict) -> dict[str, str]:
                                   "Persuasion techniques", "paragraphs labelled", "#c0392b")
     sources = data["sources"]
     if sources["articles"] and techniques:
-        out["sources"] = _heatmap(sources, [t["technique"] for t in techniques])
+        out["sources"] = _heatmap(sources["articles"], sources["technique_share"], [t["technique"] for t in techniques],
+                                  [_title(t["technique"]) for t in techniques],
+                                  "Techniques per source: % of the source's articles using each")
     if data["over_time"] and len(data["over_time"]["periods"]) > 1:
         over_time = data["over_time"]
         if over_time["technique_share"]:
@@ -290,27 +299,35 @@ def charts(data: dict) -> dict[str, str]:
         if top:
             out[f"entities_{role}"] = _bars([name for name, _ in top], [n for _, n in top],
                                             f"Most frequent {role.lower()}s", "articles", colour)
+    share = data.get("entities", {}).get("antagonist_share")
+    if share:
+        antagonists = list(next(iter(share.values())))
+        out["entities_by_source"] = _heatmap(data["sources"]["articles"], share, antagonists, antagonists,
+                                             "Antagonists per source: % of the source's articles casting each")
     if data["genres"]:
         out["genres"] = _bars([g["genre"] or "?" for g in data["genres"]], [g["articles"] for g in data["genres"]],
                               "Genre mix", "articles", "#7b4173")
     return out
 
 
-def _heatmap(sources: dict, techniques: list[str]) -> str:
+def _heatmap(articles: dict[str, int], share: dict[str, dict[str, float]], columns: list[str],
+             labels: list[str], title: str) -> str:
+    """Sources (rows, with their ``articles``) by ``columns`` (shown as ``labels``): the % of a
+    source's articles in ``share``."""
     import numpy as np
 
-    names = list(sources["articles"])
-    grid = np.array([[sources["technique_share"][s].get(t, 0.0) * 100 for t in techniques] for s in names])
-    figure, ax = _figure(max(6.0, 3.0 + 0.38 * len(techniques)), max(3.0, 1.8 + 0.32 * len(names)))
+    names = list(articles)
+    grid = np.array([[share[s].get(c, 0.0) * 100 for c in columns] for s in names])
+    figure, ax = _figure(max(6.0, 3.0 + 0.38 * len(columns)), max(3.0, 1.8 + 0.32 * len(names)))
     image = ax.imshow(grid, cmap="Reds", vmin=0, vmax=max(1.0, float(grid.max())), aspect="auto")
-    ax.set_xticks(range(len(techniques)), [_plain(_title(t), 28) for t in techniques], rotation=60, ha="right")
-    ax.set_yticks(range(len(names)), [f"{_plain(s, 30)} ({sources['articles'][s]})" for s in names])
+    ax.set_xticks(range(len(columns)), [_plain(label, 28) for label in labels], rotation=60, ha="right")
+    ax.set_yticks(range(len(names)), [f"{_plain(s, 30)} ({articles[s]})" for s in names])
     if grid.size <= 400:
         for (y, x), value in np.ndenumerate(grid):
             if value:
                 ax.text(x, y, f"{value:.0f}" if value >= 0.5 else "<1", ha="center", va="center", fontsize=7,
                         color="white" if value > 0.6 * grid.max() else "black")
-    ax.set_title("Techniques per source: % of the source's articles using each", loc="left", fontsize=11)
+    ax.set_title(title, loc="left", fontsize=11)
     figure.colorbar(image, ax=ax, label="% of articles", shrink=0.8)
     return _svg(figure)
 
@@ -434,6 +451,8 @@ def _entities_html(entities: dict, svgs: dict[str, str]) -> str:
     by_source = entities.get("by_source") or {}
     if not by_source:
         return "\n".join(parts + ["<p class=\"note\">No entities stored.</p>"])
+    if "entities_by_source" in svgs:
+        parts.append(svgs["entities_by_source"])
 
     def names(top: list) -> str:
         return ", ".join(f"{_e(name)} ({n})" for name, n in top) or "none"
