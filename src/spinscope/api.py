@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,14 +90,15 @@ class AnalyzeRequest(BaseModel):
         return self
 
 
-class ScoredTechnique(BaseModel):
-    label: TechniqueName
-    score: float = Score
+def _scored(name: str, label_type) -> type[BaseModel]:
+    """A ``{label, score}`` schema whose label is one of ``label_type``; named for the OpenAPI docs."""
+    return create_model(name, label=(label_type, ...), score=(float, Score))
 
 
-class ScoredFrame(BaseModel):
-    label: FrameName
-    score: float = Score
+ScoredTechnique = _scored("ScoredTechnique", TechniqueName)
+ScoredFrame = _scored("ScoredFrame", FrameName)
+ScoredSubnarrative = _scored("ScoredSubnarrative", SubnarrativeName)
+ScoredFineRole = _scored("ScoredFineRole", FineRoleName)
 
 
 class GenreOut(BaseModel):
@@ -125,20 +126,10 @@ class SpanOut(BaseModel):
     score: float = Score
 
 
-class ScoredSubnarrative(BaseModel):
-    label: SubnarrativeName
-    score: float = Score
-
-
 class NarrativeOut(BaseModel):
     label: NarrativeName
     score: float = Score
     subnarratives: list[ScoredSubnarrative] = Field(description="Its sub-narratives in the article, best first.")
-
-
-class ScoredFineRole(BaseModel):
-    label: FineRoleName
-    score: float = Score
 
 
 class MentionOut(BaseModel):
