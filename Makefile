@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= ../shared/examples/fr-liman-nuclear.txt
 
-.PHONY: demo test install train bench clean
+.PHONY: demo test test-fast screenshot install train bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ demo: $(STAMP)
 ## Run the test suite (the command CI runs).
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+## The suite without the slow tests that train and embed real data (for a quick check while editing).
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+## Refresh the README's screenshot of the web page (needs Debian's chromium).
+screenshot: $(STAMP)
+	SPINSCOPE_SCREENSHOT=$(CURDIR)/docs/screenshot.png $(BIN)/pytest -q tests/test_browser.py -k highlights
 
 ## Retrain the shipped models from ../shared/data (about 45 minutes on 2 cores with a cold cache).
 train: $(STAMP)

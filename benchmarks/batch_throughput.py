@@ -44,9 +44,9 @@ def subset(n: int) -> list[Path]:
 
 def one_run(engine: str, workers: int, paths: list[Path]) -> dict:
     """Run one batch in this process (called in a fresh subprocess by :func:`main`)."""
-    from spinscope import batch
+    from spinscope.corpus import batch, engines
     from spinscope.semeval import iso_language, read_article
-    from spinscope.store import ArticleRecord
+    from spinscope.corpus.store import ArticleRecord
 
     records = []
     for path in paths:
@@ -61,7 +61,7 @@ def one_run(engine: str, workers: int, paths: list[Path]) -> dict:
     return {"engine": engine, "workers": workers, "articles": result.analysed + result.failed,
             "failed": result.failed, "paragraphs": sum(len(r.text.splitlines()) for r in records),
             "seconds": round(seconds, 2), "per_minute": round(60 * (result.analysed + result.failed) / seconds, 1),
-            "threads_per_worker": batch.threads_per_worker(workers) if workers > 1 else "all"}
+            "threads_per_worker": engines.threads_per_worker(workers) if workers > 1 else "all"}
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Bounded load test of the spinscope API on loopback.
 
-Starts ``spinscope.api.serve`` in a subprocess on a free port of 127.0.0.1, waits until
+Starts ``spinscope.shells.api.serve`` in a subprocess on a free port of 127.0.0.1, waits until
 ``/health`` answers, sends a warm-up round (one request per client), then ``--requests`` POSTs
 of a fixed short article from ``--concurrency`` concurrent httpx clients. Prints the errors,
 latency p50/p95/max, throughput and the server's resident memory (all its processes) before,
@@ -75,7 +75,7 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server(port: int, workers: int, models: str | None, cache: str, log) -> subprocess.Popen:
-    code = ("import sys; from pathlib import Path; from spinscope.api import serve; "
+    code = ("import sys; from pathlib import Path; from spinscope.shells.api import serve; "
             "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]) if sys.argv[4] else None)")
     env = os.environ | {"SPINSCOPE_CACHE": cache}
     return subprocess.Popen([sys.executable, "-c", code, HOST, str(port), str(workers), models or ""],

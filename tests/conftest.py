@@ -83,6 +83,16 @@ def join(lines: list[str], newline: str = "\n", bom: bool = False) -> str:
     return ("\ufeff" if bom else "") + newline.join(lines) + newline
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory) -> Path:
+    """Every test embeds into one temporary cache, never the user's ``~/.cache/spinscope``."""
+    folder = tmp_path_factory.mktemp("spinscope-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SPINSCOPE_CACHE", str(folder))
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture
 def en_text() -> str:
     return join(EN_LINES)

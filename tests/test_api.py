@@ -19,8 +19,11 @@ with warnings.catch_warnings():  # Starlette's note about httpx2 is not about th
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from spinscope import fetch, ingest, taxonomy
-from spinscope.api import MAX_BYTES, MAX_CHARS, WEB_DIR, AnalysisOut, create_app, serve
+from spinscope import io as ingest
+from spinscope import taxonomy
+from spinscope.io import fetch
+from spinscope.errors import ModelError
+from spinscope.shells.api import MAX_BYTES, MAX_CHARS, WEB_DIR, AnalysisOut, create_app, serve
 from spinscope.pipeline import MODEL_DIR, model_folder
 
 ARTICLE = "\n".join([
@@ -69,7 +72,7 @@ def analyzer(tmp_path_factory):
     if not (MODEL_DIR / "techniques.json").is_file():
         pytest.skip(f"no trained models in {MODEL_DIR} (techniques.json is missing): "
                     "run `spinscope train` to create them, then re-run these tests")
-    from spinscope.features import Embedder, EmbeddingCache
+    from spinscope.models.embeddings import Embedder, EmbeddingCache
     from spinscope.pipeline import Analyzer
 
     cache = EmbeddingCache(tmp_path_factory.mktemp("embeddings") / "cache.sqlite")
@@ -213,7 +216,7 @@ def test_health_reports_the_loaded_models(client):
 # --- reference endpoints, docs and page (no model needed) -----------------------------------
 
 def test_taxonomy_lists_every_label_and_group_colour(guarded):
-    from spinscope.render import GROUP_COLOURS
+    from spinscope.shells.render import GROUP_COLOURS
 
     body = guarded.get("/api/v1/taxonomy").json()
     assert [t["name"] for t in body["techniques"]] == list(taxonomy.TECHNIQUE_NAMES)
@@ -453,10 +456,11 @@ def test_analysis_runs_off_the_event_loop():
 
 
 def test_missing_models_stop_startup_with_a_clear_message(tmp_path):
-    with pytest.raises(FileNotFoundError, match="spinscope train"):
+    with pytest.raises(ModelError, match="no trained model for genre, frames, techniques, spans, narratives, entities"):
         with TestClient(create_app(models=tmp_path)):
             pass
-    with pytest.raises(FileNotFoundError, match="no trained model"):
+    (tmp_path / "genre.json").write_text("{}")
+    with pytest.raises(ModelError, match=r"missing: genre\.npz, frames\.json"):
         model_folder(tmp_path)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ModelError):
         serve(port=0, models=tmp_path)  # refused before uvicorn starts

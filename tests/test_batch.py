@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -20,12 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from spinscope import batch
-from spinscope.batch import read_input, run_batch
-from spinscope.corpus_report import charts, corpus_data, report_html, write_report
+from spinscope.corpus import batch, engines, readers
+from spinscope.corpus import read_input, run_batch
+from spinscope.corpus.report import charts, corpus_data, report_html, write_report
 from spinscope.document import Article
-from spinscope.ingest import InputError
-from spinscope.store import ArticleRecord, Store, StoreError, content_hash, export, model_version
+from spinscope.analysis import Analysis
+from spinscope.errors import InputError, StoreError
+from spinscope.corpus.store import ArticleRecord, Store, content_hash, export, model_version
 
 #: Six invented articles: id, title, body paragraphs, source, date. One carries markup to
 #: check that the report escapes article text.
@@ -90,8 +92,9 @@ def corpus(tmp_path_factory):
     jsonl = write_jsonl(folder / "corpus.jsonl", jsonl_rows())
     db = folder / "corpus.sqlite"
     seen = []
-    result = run_batch(jsonl, db, progress=lambda done, total: seen.append((done, total)))
-    assert seen[0] == (0, len(ARTICLES)) and seen[-1] == (len(ARTICLES), len(ARTICLES))
+    result = run_batch(jsonl, db, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stored = [(done, total) for stage, done, total in seen if stage == "analysing"]
+    assert stored[0] == (0, len(ARTICLES)) and stored[-1] == (len(ARTICLES), len(ARTICLES))
     return folder, jsonl, db, result
 
 
@@ -129,9 +132,9 @@ def test_rerun_adds_nothing(corpus):
 def test_stored_analysis_is_the_analyzers(corpus):
     _, _, db, result = corpus
     row = jsonl_rows()[0]
-    expected = batch.worker_analyzer().analyze(Article(row["text"], id=row["id"], language="en")).to_dict()
+    expected = engines.worker_analyzer().analyze(Article(row["text"], id=row["id"], language="en")).to_dict()
     with Store(db) as store:
-        assert store.analysis(content_hash(row["text"]), result.model_version) == expected
+        assert store.analysis(content_hash(row["text"]), result.model_version).to_dict() == expected
 
 
 def test_csv_input_gives_the_same_articles(corpus, tmp_path):
@@ -144,7 +147,7 @@ def test_csv_input_gives_the_same_articles(corpus, tmp_path):
 
 
 def test_model_version_is_a_short_hash_of_the_models_and_spinscope():
-    info = batch.worker_analyzer().model_info
+    info = engines.worker_analyzer().model_info
     assert model_version(info) == model_version(json.loads(json.dumps(info)))
     assert len(model_version(info)) == 12
     assert model_version(info, "9.9.9") != model_version(info)
@@ -153,7 +156,7 @@ def test_model_version_is_a_short_hash_of_the_models_and_spinscope():
 
 
 def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path, monkeypatch):
-    real = batch.worker_analyzer()
+    real = engines.worker_analyzer()
 
     class Flaky:
         model_info = real.model_info
@@ -168,7 +171,7 @@ def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path
     records = [ArticleRecord(r["id"], r["text"], "en", location=f"x:{i}") for i, r in enumerate(rows, 1)]
     records.append(ArticleRecord("huge", "A long one\n\n" + "word " * 50_000, "en", location="x:3"))
     db = tmp_path / "fail.sqlite"
-    monkeypatch.setitem(batch._ANALYZERS, (None, True), Flaky())
+    monkeypatch.setitem(engines._ANALYZERS, (None, True), Flaky())
     result = batch.analyse_records(records, db)
     assert (result.analysed, result.failed) == (1, 2)
     with Store(db) as store:
@@ -177,7 +180,7 @@ def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path
     assert errors["g2"] == "RuntimeError: the model exploded"
     assert "250,012 characters" in errors["huge"] and "at most 200,000" in errors["huge"]
     # A plain rerun keeps the failures; --retry-failed analyses them again.
-    monkeypatch.setitem(batch._ANALYZERS, (None, True), real)
+    monkeypatch.setitem(engines._ANALYZERS, (None, True), real)
     assert batch.analyse_records(records, db).skipped == 3
     retried = batch.analyse_records(records, db, retry_failed=True)
     assert (retried.analysed, retried.failed, retried.skipped) == (1, 1, 1)  # g1 was fine already
@@ -191,9 +194,9 @@ def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path
 
 KILL_SCRIPT = textwrap.dedent("""
     import sys, time
-    from spinscope.batch import run_batch
+    from spinscope.corpus import run_batch
     # A slow progress callback stretches the run so the test can kill it midway.
-    run_batch(sys.argv[1], sys.argv[2], workers=2, progress=lambda done, total: time.sleep(0.15))
+    run_batch(sys.argv[1], sys.argv[2], workers=2, progress=lambda stage, done, total: time.sleep(0.15))
 """)
 
 
@@ -241,7 +244,7 @@ def test_a_batch_killed_with_sigkill_resumes_and_stores_each_article_once(tmp_pa
 
 # -- bad input ------------------------------------------------------------------------------
 
-def test_bad_jsonl_lines_are_reported_with_file_and_line_and_the_rest_is_analysed(corpus, tmp_path):
+def test_bad_jsonl_lines_are_reported_with_file_and_line_and_the_rest_is_analysed(corpus, tmp_path, caplog):
     path = write_jsonl(tmp_path / "bad.jsonl", jsonl_rows()[:3], {
         2: "{not json",
         3: '["a list"]',
@@ -250,8 +253,10 @@ def test_bad_jsonl_lines_are_reported_with_file_and_line_and_the_rest_is_analyse
         7: json.dumps({"id": "d1", "text": "Dated\n\nbody\n", "date": "next Tuesday"}),
         8: json.dumps({"text": "No id\n\nbody\n"}),
     })
-    problems = []
-    result = run_batch(path, tmp_path / "bad.sqlite", on_problem=problems.append)
+    with caplog.at_level(logging.WARNING, logger="spinscope"):
+        result = run_batch(path, tmp_path / "bad.sqlite")
+    problems = result.problems
+    assert [r.getMessage() for r in caplog.records] == [str(p) for p in problems]  # each one logged
     assert str(problems[0]).startswith(f"{path}:2: not valid JSON (")
     assert [str(p) for p in problems[1:]] == [
         f'{path}:3: expected a JSON object like {{"id": "a1", "text": "..."}}',
@@ -260,7 +265,7 @@ def test_bad_jsonl_lines_are_reported_with_file_and_line_and_the_rest_is_analyse
         f"{path}:7: article 'd1': date 'next Tuesday' is not an ISO date (YYYY-MM-DD)",
         f'{path}:8: no "id"',
     ]
-    assert result.analysed == 3 and result.problems == problems
+    assert result.analysed == 3
 
 
 def test_same_text_under_two_ids_is_stored_once(corpus, tmp_path):
@@ -348,7 +353,7 @@ def test_unusable_inputs_raise_input_errors(tmp_path):
     not_a_db.write_text("hello, I am not a database " * 100)
     with pytest.raises(StoreError, match="is not a spinscope database"):
         Store(not_a_db)
-    with pytest.raises(FileNotFoundError, match="spinscope batch"):
+    with pytest.raises(StoreError, match="no corpus database at .*none.sqlite"):
         corpus_data(tmp_path / "none.sqlite")
 
 
@@ -356,7 +361,7 @@ def test_unusable_inputs_raise_input_errors(tmp_path):
     ("2024-03-05", "2024-03-05"), ("2024-03-05T10:00:00Z", "2024-03-05"), ("2024-03-05 23:59:00+02:00", "2024-03-05"),
     ("2024-03", "2024-03-01"), ("2024", "2024-01-01"), ("05/03/2024", None), ("soon", None)])
 def test_iso_date(value, expected):
-    assert batch.iso_date(value) == expected
+    assert readers.iso_date(value) == expected
 
 
 # -- export ---------------------------------------------------------------------------------
@@ -433,10 +438,12 @@ def test_report_lists_span_texts_per_technique_with_links_to_articles(tmp_path):
     with Store(db) as store:
         store.register_model_version("v1", {}, "0")
         for aid in ("s1", "s2"):
-            body = text if aid == "s1" else text.replace("claim", "claim again")
+            body = text if aid == "s1" else text.replace("claim", "claim!")
+            moved = {"start": body.index("destroy"), "end": body.index("destroy") + 31}
             record = ArticleRecord(aid, body, "en", source="Src", url="javascript:alert(1)" if aid == "s2" else
                                    "https://example.org/s1")
-            assert store.save(record, "v1", {**analysis, "text": body, "id": aid})
+            stored = {**analysis, "text": body, "id": aid, "spans": [{**analysis["spans"][0], **moved}]}
+            assert store.save(record, "v1", Analysis.from_dict(stored))
     data = corpus_data(db)
     entry = data["spans"]["Appeal_to_Fear-Prejudice"][0]
     assert (entry["text"], entry["count"], [a["id"] for a in entry["articles"]]) == (
@@ -473,7 +480,8 @@ def test_report_charts_narratives_and_antagonists_and_victims_per_source(tmp_pat
         store.register_model_version("v1", {}, "0")
         for aid, source, narratives, entities in rows:
             analysis = _framed(aid, narratives, entities)
-            assert store.save(ArticleRecord(aid, analysis["text"], "en", source=source), "v1", analysis)
+            assert store.save(ArticleRecord(aid, analysis["text"], "en", source=source), "v1",
+                              Analysis.from_dict(analysis))
         assert store.check() == []
         exported = {r["id"]: r for r in store.export_rows()}
     assert exported["a2"]["entities"] == ["Kyiv (Antagonist)", "Moscow (Protagonist)"]
@@ -520,7 +528,7 @@ def test_dask_engine_gives_the_same_results_as_the_local_engine(corpus, tmp_path
 def test_web_app_shows_the_corpus_report(corpus):
     from fastapi.testclient import TestClient
 
-    from spinscope.api import create_app
+    from spinscope.shells.api import create_app
 
     class Unused:
         def analyze(self, article):
@@ -545,6 +553,7 @@ def test_report_counts_the_forms_of_one_name_together(tmp_path):
         store.register_model_version("v1", {}, "0")
         for aid, entities in rows:
             analysis = _framed(aid, ["Other"], entities)
-            assert store.save(ArticleRecord(aid, analysis["text"], "ru", source="One"), "v1", analysis)
+            assert store.save(ArticleRecord(aid, analysis["text"], "ru", source="One"), "v1",
+                              Analysis.from_dict(analysis))
     antagonists = corpus_data(db)["entities"]["all"]["Antagonist"]
     assert antagonists == [["Москва", 3], ["George", 1], ["Georgia", 1]]  # r3 counts once

@@ -1,14 +1,15 @@
 """The page in a real browser: Debian's chromium, headless, driven by selenium.
 
 Starts the app with the real models on a free loopback port, pastes an invented opinion
-article, analyses it, checks the highlights and their tooltips, saves ``docs/screenshot.png``
-(shown by the README), then checks that an article containing ``<script>`` is shown as text.
+article, analyses it, checks the highlights and their tooltips, saves a screenshot (to a
+temporary folder; ``make screenshot`` writes the README's ``docs/screenshot.png``), then checks that an article containing ``<script>`` is shown as text.
 
 Needs ``apt-get install chromium chromium-driver`` and ``pip install selenium``; skipped
 with a message saying which is missing.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -18,12 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from spinscope.api import create_app
+from spinscope.shells.api import create_app
 from spinscope.pipeline import MODEL_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+#: Where to save the page's screenshot (``make screenshot`` sets it to docs/screenshot.png).
+SCREENSHOT_ENV = "SPINSCOPE_SCREENSHOT"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1280,900")
@@ -67,7 +69,7 @@ def analyzer(tmp_path_factory):
     if not (MODEL_DIR / "techniques.json").is_file():
         pytest.skip(f"no trained models in {MODEL_DIR} (techniques.json is missing): "
                     "run `spinscope train` to create them, then re-run this test")
-    from spinscope.features import Embedder, EmbeddingCache
+    from spinscope.models.embeddings import Embedder, EmbeddingCache
     from spinscope.pipeline import Analyzer
 
     return Analyzer(embedder=Embedder(EmbeddingCache(tmp_path_factory.mktemp("embeddings") / "cache.sqlite")))
@@ -136,7 +138,8 @@ def tooltip(driver) -> str:
     return tip.text
 
 
-def test_page_highlights_an_article(browser, base_url):
+def test_page_highlights_an_article(browser, base_url, tmp_path):
+    screenshot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "screenshot.png")
     browser.get(base_url + "/")
     assert browser.title.startswith("spinscope")
     paste_and_analyse(browser, ARTICLE)
@@ -171,11 +174,11 @@ def test_page_highlights_an_article(browser, base_url):
     try:
         browser.execute_script("window.scrollTo(0, 0); arguments[0].focus()", marks[min(1, len(marks) - 1)])
         tooltip(browser)
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        assert browser.save_screenshot(str(SCREENSHOT))
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(screenshot))
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000
 
 
 def test_page_shows_markup_in_an_article_as_text(browser, base_url):

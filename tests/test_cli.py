@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spinscope import semeval
-from spinscope.cli import app
+from spinscope.shells.cli import app
 from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 
 from conftest import EN_LINES, join
@@ -176,7 +176,7 @@ def test_data_dir_in_the_wrong_layout(tmp_path):
 
 
 def test_console_script_prints_one_line_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "spinscope.cli", "analyze", str(tmp_path / "missing.txt")],
+    result = subprocess.run([sys.executable, "-m", "spinscope", "analyze", str(tmp_path / "missing.txt")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr

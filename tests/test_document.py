@@ -5,7 +5,7 @@ import pytest
 from conftest import EN_LINES, FR_LINES, join
 
 from spinscope import semeval
-from spinscope.document import Article, Paragraph, Span, split_lines
+from spinscope.document import Article, Paragraph, Span, segments, split_lines, title_of
 
 
 def _check_offsets(text: str, paragraphs) -> None:
@@ -135,15 +135,39 @@ def test_article_from_parts_with_no_body():
 # --- Span --------------------------------------------------------------------------------
 
 def test_span_accepts_a_forward_range():
-    span = Span("Doubt", 0, 5)
+    span = Span(0, 5, "Doubt")
     assert (span.label, span.start, span.end, span.score) == ("Doubt", 0, 5, 1.0)
-    assert Span("Slogans", 3, 4, score=0.25).score == 0.25
+    assert Span(3, 4, "Slogans", score=0.25).score == 0.25
 
 
 @pytest.mark.parametrize("start,end", [(5, 5), (0, 0), (7, 3), (-1, 4)])
 def test_span_rejects_empty_reversed_or_negative(start, end):
     with pytest.raises(ValueError, match="invalid span"):
-        Span("Loaded_Language", start, end)
+        Span(start, end, "Loaded_Language")
+
+
+def test_span_is_a_view_of_its_articles_text(crlf_text):
+    article = Article(crlf_text)
+    line = article.paragraphs[2]
+    span = article.span(line.start, line.start + 5, "Doubt", 0.5)
+    assert span.text == crlf_text[line.start:line.start + 5] == line.text[:5]
+    assert span == Span(line.start, line.start + 5, "Doubt", 0.5)  # the owner is not compared
+    with pytest.raises(ValueError, match="past its text"):
+        article.span(len(crlf_text) - 1, len(crlf_text) + 1, "Doubt")
+    mention = article.mention(line.start, line.start + 3)
+    assert (mention.start, mention.end, mention.text) == (line.start, line.start + 3, line.text[:3])
+
+
+def test_segments_cut_at_every_span_boundary():
+    spans = [Span(2, 6, "A"), Span(4, 9, "B")]
+    assert [(a, b, [s.label for s in covering]) for a, b, covering in segments(0, 10, spans)] == [
+        (0, 2, []), (2, 4, ["A"]), (4, 6, ["A", "B"]), (6, 9, ["B"]), (9, 10, [])]
+    assert segments(3, 5, spans) == [(3, 4, [spans[0]]), (4, 5, spans)]
+
+
+def test_title_of_is_the_first_non_blank_line():
+    assert title_of("\ufeff\n  \n  A  title\r\nBody\n") == "A title"
+    assert title_of(" \n\t") == ""
 
 
 # --- the real SemEval-2023 data ----------------------------------------------------------

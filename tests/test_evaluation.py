@@ -1,4 +1,4 @@
-"""Tests of spinscope.evaluation on small cases worked out by hand."""
+"""Tests of spinscope.semeval.metrics on small cases worked out by hand."""
 
 import re
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from spinscope.evaluation import (
+from spinscope.semeval.metrics import (
     Scores,
     frames_micro_f1,
     genre_macro_f1,

@@ -1,4 +1,4 @@
-"""Tests for spinscope.fetch against loopback servers; nothing leaves this machine."""
+"""Tests for spinscope.io.fetch against loopback servers; nothing leaves this machine."""
 from __future__ import annotations
 
 import ipaddress
@@ -8,8 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from spinscope import fetch as fetch_mod
-from spinscope.fetch import USER_AGENT, FetchError, Fetched, check_host, fetch
+from spinscope.io import fetch as fetch_mod
+from spinscope.errors import FetchError
+from spinscope.io.fetch import USER_AGENT, Fetched, check_host, fetch
 
 HTML = "text/html; charset=utf-8"
 RUSSIAN = "Съешь же ещё этих мягких французских булок, да выпей чаю. " * 5

@@ -1,4 +1,4 @@
-"""Tests for spinscope.ingest: bytes, files, stdin and HTML to an Article with its language."""
+"""Tests for spinscope.io: bytes, files, stdin and HTML to an Article with its language."""
 from __future__ import annotations
 
 import io
@@ -9,18 +9,11 @@ import time
 import pytest
 from conftest import EN_LINES, HTML_PAGE, HTML_PARAGRAPHS, HTML_TITLE, LANGUAGE_SAMPLES, SCRIPT_MARKERS, join
 
-from spinscope import ingest
-from spinscope.ingest import (
-    MAX_BYTES,
-    MAX_CHARS,
-    InputError,
-    article_from_bytes,
-    decode_bytes,
-    detect_language,
-    load,
-    normalise_language,
-    read_path,
-)
+from spinscope import io as ingest
+from spinscope.errors import InputError
+from spinscope.io import MAX_BYTES, MAX_CHARS, article_from_bytes, decode_bytes, detect_language, load, normalise_language
+from spinscope.io import decoding
+from spinscope.io.ingest import read_path
 
 #: Invented French text that charset-normalizer recognises as cp1252 once encoded.
 FRENCH_OK = (
@@ -225,7 +218,7 @@ def test_read_path_folder(tmp_path):
 def test_read_path_too_large(tmp_path, monkeypatch):
     path = tmp_path / "big.txt"
     path.write_bytes(b"x" * 101)
-    monkeypatch.setattr(ingest, "MAX_BYTES", 100)
+    monkeypatch.setattr(decoding, "MAX_BYTES", 100)
     with pytest.raises(InputError, match="at most 100 bytes") as info:
         read_path(path)
     assert info.value.status == 413

@@ -6,8 +6,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
+from spinscope.document import Article
 from spinscope.models import Head
-from spinscope.spans import SpanModel, decode, sentences, tokens
+from spinscope.models.spans import SpanModel, decode, sentences, tokens
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_decode_modes():
 
 
 def test_span_model_round_trip_and_agreement(tmp_path):
-    from spinscope.spans import N_FEATURES, featurise
+    from spinscope.models.spans import N_FEATURES, featurise
     from spinscope.taxonomy import TECHNIQUE_NAMES
 
     W = np.zeros((N_FEATURES, len(TECHNIQUE_NAMES)), dtype=np.float32)
@@ -83,12 +84,13 @@ def test_span_model_round_trip_and_agreement(tmp_path):
                       {"*": {t: ["runs", 0.5] for t in TECHNIQUE_NAMES}, "xx": {t: ["hull", 0.0] for t in TECHNIQUE_NAMES}})
     model.save(tmp_path)
     again = SpanModel.load(tmp_path)
-    spans = again.paragraph_spans(TEXT, 100, [("Name_Calling-Labeling", 0.8), ("Loaded_Language", 0.6)])
-    techniques = {s[0] for s in spans}
-    assert techniques == {"Name_Calling-Labeling", "Loaded_Language"}  # every label gets a span
-    name_calling = [s for s in spans if s[0] == "Name_Calling-Labeling"]
-    assert any(TEXT[a - 100:b - 100] == "cowards" for _, a, b, _ in name_calling)
-    assert all(100 <= a < b <= 100 + len(TEXT) for _, a, b, _ in spans)
+    # the paragraph starts at offset 2 of its article: span offsets index the article's text
+    article = Article(f"T\n{TEXT}\n", language="en")
+    paragraph = article.paragraphs[1]
+    spans = again.paragraph_spans(article, paragraph, [("Name_Calling-Labeling", 0.8), ("Loaded_Language", 0.6)])
+    assert {s.label for s in spans} == {"Name_Calling-Labeling", "Loaded_Language"}  # every label gets a span
+    assert "cowards" in [s.text for s in spans if s.label == "Name_Calling-Labeling"]
+    assert all(paragraph.start <= s.start < s.end <= paragraph.end for s in spans)
     # a language with its own decoders uses them: "xx" marks whole paragraphs
-    whole = again.paragraph_spans(TEXT, 100, [("Name_Calling-Labeling", 0.8)], language="xx")
-    assert [(a, b) for _, a, b, _ in whole] == [(100, 100 + len(TEXT))]
+    whole = again.paragraph_spans(article.with_language("xx"), paragraph, [("Name_Calling-Labeling", 0.8)])
+    assert [(s.start, s.end, s.text) for s in whole] == [(2, 2 + len(TEXT), TEXT)]

@@ -7,7 +7,8 @@ import pytest
 from conftest import FR_LINES
 
 from spinscope import semeval
-from spinscope.semeval import DataError, Split
+from spinscope.errors import DataError
+from spinscope.semeval import Split
 from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 
 # --- language codes and the folder layout ------------------------------------------------
@@ -187,10 +188,10 @@ def test_label_file_not_utf8_is_a_data_error(write_file):
 # --- writers -----------------------------------------------------------------------------
 
 def test_writers_write_the_official_format(tmp_path):
-    semeval.write_genre(tmp_path / "out" / "g.txt", [("1", "opinion"), ("2", "satire")])
-    semeval.write_frames(tmp_path / "f.txt", [("1", ["Economic", "Political"]), ("2", [])])
-    semeval.write_techniques(tmp_path / "t.txt", [("1", 1, []), ("1", 3, ["Doubt", "Slogans"])])
-    semeval.write_spans(tmp_path / "s.txt", [("1", "Doubt", 0, 4), ("1", "Slogans", 10, 12)])
+    semeval.formats.write_genre(tmp_path / "out" / "g.txt", [("1", "opinion"), ("2", "satire")])
+    semeval.formats.write_frames(tmp_path / "f.txt", [("1", ["Economic", "Political"]), ("2", [])])
+    semeval.formats.write_techniques(tmp_path / "t.txt", [("1", 1, []), ("1", 3, ["Doubt", "Slogans"])])
+    semeval.formats.write_spans(tmp_path / "s.txt", [("1", "Doubt", 0, 4), ("1", "Slogans", 10, 12)])
     assert (tmp_path / "out" / "g.txt").read_bytes() == b"1\topinion\n2\tsatire\n"
     assert (tmp_path / "f.txt").read_bytes() == b"1\tEconomic,Political\n2\t\n"
     assert (tmp_path / "t.txt").read_bytes() == b"1\t1\t\n1\t3\tDoubt,Slogans\n"
@@ -205,10 +206,10 @@ def test_writers_round_trip(tmp_path):
     spans = [("a1", TECHNIQUE_NAMES[0], 0, 12), ("a1", TECHNIQUE_NAMES[-1], 5, 6),
              ("a2", "Loaded_Language", 100, 250)]
 
-    semeval.write_genre(tmp_path / "g.txt", genres.items())
-    semeval.write_frames(tmp_path / "f.txt", frames.items())
-    semeval.write_techniques(tmp_path / "t.txt", [(a, line, v) for (a, line), v in techniques.items()])
-    semeval.write_spans(tmp_path / "s.txt", spans)
+    semeval.formats.write_genre(tmp_path / "g.txt", genres.items())
+    semeval.formats.write_frames(tmp_path / "f.txt", frames.items())
+    semeval.formats.write_techniques(tmp_path / "t.txt", [(a, line, v) for (a, line), v in techniques.items()])
+    semeval.formats.write_spans(tmp_path / "s.txt", spans)
 
     assert semeval.read_genre_labels(tmp_path / "g.txt") == genres
     assert semeval.read_frame_labels(tmp_path / "f.txt") == frames

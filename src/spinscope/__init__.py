@@ -1,13 +1,14 @@
 """spinscope: see how a news article tries to persuade its reader."""
 __version__ = "0.1.0"
 
-from .document import Article, Paragraph, Span  # noqa: E402
+from .analysis import Analysis  # noqa: E402
+from .document import Article, Mention, Paragraph, Span  # noqa: E402
 
-__all__ = ["Article", "Paragraph", "Span", "Analyzer", "__version__"]
+__all__ = ["Analysis", "Analyzer", "Article", "Mention", "Paragraph", "Span", "__version__"]
 
 
 def __getattr__(name):
-    if name == "Analyzer":  # imported lazily: it pulls in numpy and the models
+    if name == "Analyzer":  # on first use: it loads numpy, scipy and the models' code
         from .pipeline import Analyzer
 
         return Analyzer

@@ -6,6 +6,7 @@ one character, so a gold span ``(start, end)`` slices ``article.text[start:end]`
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -27,16 +28,41 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Span:
-    """A labelled character range ``[start, end)`` of an article's text."""
+    """A labelled character range ``[start, end)`` of a text: the one span type of spinscope.
 
-    label: str
+    A span is a view: ``text`` slices the text that owns it (``owner``, usually an article's
+    text), so it is never copied or out of date. Technique spans carry the technique as
+    ``label``; the score is the model's confidence (1.0 for gold spans).
+    """
+
     start: int
     end: int
+    label: str
     score: float = 1.0
+    owner: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self):
         if not 0 <= self.start < self.end:
             raise ValueError(f"invalid span [{self.start}, {self.end}) for {self.label}")
+        if self.owner and self.end > len(self.owner):
+            raise ValueError(f"span [{self.start}, {self.end}) of {self.label} ends past its text ({len(self.owner)} characters)")
+
+    @property
+    def text(self) -> str:
+        return self.owner[self.start:self.end]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where an entity is named: ``[start, end)`` of its article's text, and the words used.
+
+    ``end`` is exclusive here as everywhere in spinscope; only the SemEval-2025 file readers
+    and writers see the inclusive ends of that format.
+    """
+
+    start: int
+    end: int
+    text: str
 
 
 def split_lines(text: str) -> list[Paragraph]:
@@ -90,6 +116,14 @@ class Article:
                 return paragraph
         return None
 
+    def span(self, start: int, end: int, label: str, score: float = 1.0) -> Span:
+        """A :class:`Span` of this article's text."""
+        return Span(start, end, label, score, self.text)
+
+    def mention(self, start: int, end: int) -> Mention:
+        """A :class:`Mention` of this article's text."""
+        return Mention(start, end, self.text[start:end])
+
     def with_language(self, language: str | None) -> "Article":
         return Article(self.text, id=self.id, language=language)
 
@@ -99,3 +133,19 @@ class Article:
         clean = [" ".join(p.split()) for p in paragraphs]
         body = "\n".join(p for p in clean if p)
         return cls(" ".join(title.split()) + "\n\n" + body + "\n", **meta)
+
+
+def title_of(text: str) -> str:
+    """The title of an article's text: its first non-blank line, whitespace collapsed ("" if none)."""
+    for line in text.lstrip("\ufeff").split("\n"):
+        if line.strip():
+            return " ".join(line.split())
+    return ""
+
+
+def segments(start: int, end: int, spans: Sequence) -> list[tuple[int, int, list]]:
+    """Cut ``[start, end)`` at every boundary of ``spans`` (anything with ``start`` and ``end``):
+    ``(a, b, the spans covering [a, b))`` pieces, in order, so overlapping spans can be drawn."""
+    inside = [s for s in spans if s.start < end and s.end > start]
+    cuts = sorted({start, end, *(max(start, s.start) for s in inside), *(min(end, s.end) for s in inside)})
+    return [(a, b, [s for s in inside if s.start <= a and s.end >= b]) for a, b in zip(cuts, cuts[1:])]

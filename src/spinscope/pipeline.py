@@ -1,220 +1,234 @@
-"""``Analyzer``: loads the shipped models once and turns an :class:`Article` into an :class:`Analysis`."""
+"""The :class:`Analyzer`: a list of named components that turn an :class:`Article` into an
+:class:`Analysis`.
+
+Every component reads the article and its paragraph embeddings (and what the components
+before it wrote) and fills its part of the analysis:
+
+=============  ===============================================  ======================
+component      fills                                            model files
+=============  ===============================================  ======================
+``genre``      ``genre``                                        genre
+``frames``     ``frames``, ``frame_scores``                     frames
+``techniques`` ``paragraphs`` (techniques per paragraph)        techniques
+``spans``      ``spans`` (needs ``techniques``)                 spans
+``narratives`` ``narratives``                                   narratives, subnarratives
+``entities``   ``entities``                                     mentions, roles, fine_roles
+=============  ===============================================  ======================
+
+A component can be disabled (``Analyzer(disable=["spans"])``): its part stays empty. A model
+file missing for an enabled component is a :class:`~spinscope.errors.ModelError`.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
+from .analysis import Analysis, Entity, Genre, Narrative, ParagraphLabels, Scored
 from .document import Article
-from .features import Embedder, EmbeddingCache, article_features, mention_rows, paragraph_features
-from .models import Head
-from .narratives import NARRATIVE_TASKS, ROLE_TASKS, MentionFinder, NarrativeRule, RoleRule, group_names
-from .spans import SpanModel
+from .errors import ModelError
+from .models.embeddings import Embedder, EmbeddingCache, article_features, mention_rows, paragraph_features
+from .models.entities import MentionFinder, group_names
+from .models.heads import Head
+from .models.narratives import NarrativeRule, RoleRule
+from .models.spans import SpanModel
 from .taxonomy import narrative_parent
 
 MODEL_DIR = Path(__file__).parent / "trained"
-TASKS = ("genre", "frames", "techniques")
-
-
-@dataclass
-class Scored:
-    label: str
-    score: float
-
-
-@dataclass
-class ParagraphLabels:
-    line: int
-    start: int
-    end: int
-    techniques: list[Scored]
-
-
-@dataclass
-class SpanLabel:
-    technique: str
-    start: int
-    end: int
-    text: str
-    score: float
-
-
-@dataclass
-class Narrative:
-    label: str
-    score: float
-    subnarratives: list[Scored]
-
-
-@dataclass
-class Mention:
-    start: int
-    end: int
-    text: str
-
-
-@dataclass
-class Entity:
-    """A named entity and the role the article gives it.
-
-    ``start``/``end`` locate the mention the role rests on (the one whose context argues it
-    most); ``mentions`` are all the mentions of the same name that were read.
-    """
-
-    name: str
-    role: str
-    score: float
-    fine_roles: list[Scored]
-    start: int
-    end: int
-    mentions: list[Mention]
-
-
 #: At most this many entities per article (the most mentioned), each judged on at most
 #: this many of its mentions, spread over the article.
 MAX_ENTITIES = 12
 MENTIONS_PER_ENTITY = 20
 
 
-@dataclass
-class Analysis:
-    """Everything spinscope says about one article. Every offset indexes ``text``."""
-
-    text: str
-    language: str | None
-    title: dict | None
-    genre: dict
-    frames: list[Scored]
-    paragraphs: list[ParagraphLabels]
-    spans: list[SpanLabel]
-    models: dict
-    id: str = ""
-    frame_scores: dict[str, float] = field(default_factory=dict)
-    narratives: list[Narrative] = field(default_factory=list)
-    entities: list[Entity] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def _round(x: float) -> float:
     return round(float(x), 4)
 
 
-def model_folder(model_dir: Path | str | None = None) -> Path:
-    """The folder of trained models to load (the shipped ones by default).
+@dataclass
+class Doc:
+    """What a component reads and writes: the article, its paragraph embeddings
+    ``(len(article.paragraphs), 384)`` and the analysis being filled."""
 
-    Raises ``FileNotFoundError`` saying how to get models when one is missing.
-    """
-    folder = Path(model_dir) if model_dir else MODEL_DIR
-    missing = [t for t in TASKS if not (folder / f"{t}.json").is_file()]
-    if missing:
-        raise FileNotFoundError(f"no trained model for {', '.join(missing)} in {folder}: "
-                                "run `spinscope train DATA_DIR --output MODEL_DIR` first, or pass --models")
-    return folder
+    article: Article
+    embeddings: np.ndarray
+    analysis: Analysis = field(init=False)
+
+    def __post_init__(self):
+        self.analysis = Analysis(self.article)
+
+    @cached_property
+    def article_row(self) -> np.ndarray:
+        """The article's feature row ``(1, 3 * 384)`` (see :func:`article_features`)."""
+        return article_features(self.embeddings)[None, :]
 
 
-class Analyzer:
-    """Runs every model on articles. Load once, reuse: ``Analyzer().analyze(article)``."""
+class Component:
+    """A step of the pipeline, built with ``(model folder, embedder)``. Subclasses name the
+    model ``files`` they load from the folder and the components whose output they ``require``."""
 
-    def __init__(self, model_dir: Path | str | None = None, embedder: Embedder | None = None,
-                 cache: bool = True):
-        self.model_dir = model_folder(model_dir)
-        self.heads = {task: Head.load(self.model_dir, task) for task in TASKS}
-        self.spans = SpanModel.load(self.model_dir) if (self.model_dir / "spans.json").is_file() else None
-        self.framing = {task: Head.load(self.model_dir, task) for task in NARRATIVE_TASKS + ROLE_TASKS
-                        if (self.model_dir / f"{task}.json").is_file()}
-        if len(self.framing) != len(NARRATIVE_TASKS + ROLE_TASKS):
-            self.framing = {}
-        finder = self.model_dir / "mentions.json"
-        self.finder = MentionFinder.load(finder) if finder.is_file() else MentionFinder()
-        self.embedder = embedder or Embedder(EmbeddingCache() if cache else None)
+    name: ClassVar[str]
+    files: ClassVar[tuple[str, ...]]
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __call__(self, doc: Doc) -> None:
+        raise NotImplementedError
 
     @property
-    def model_info(self) -> dict:
-        info = {task: {k: head.meta.get(k) for k in ("version", "estimator", "features", "threshold", "cv")}
-                for task, head in self.heads.items()}
-        if self.spans:
-            info["spans"] = {k: self.spans.meta.get(k) for k in ("version", "estimator", "cv")}
-        for task, head in self.framing.items():
-            info[task] = {k: head.meta.get(k) for k in ("version", "estimator", "features", "rule", "cv")}
-        return info
-
-    def embed(self, article: Article) -> np.ndarray:
-        return self.embedder.embed([p.text for p in article.paragraphs])
-
-    def analyze(self, article: Article) -> Analysis:
-        return self.analyze_embedded(article, self.embed(article))
-
-    def analyze_embedded(self, article: Article, embeddings: np.ndarray) -> Analysis:
-        """Analyse ``article`` given its paragraph embeddings ``(len(paragraphs), 384)``."""
-        genre, frames, techniques = (self.heads[t] for t in TASKS)
-        doc = article_features(embeddings)[None, :]
-        genre_p = genre.predict_proba(doc)[0]
-        frame_p = frames.predict_proba(doc)[0]
-        tech_p = techniques.predict_proba(paragraph_features(embeddings))
-        paragraphs = [
-            ParagraphLabels(p.line, p.start, p.end, _chosen(techniques, row))
-            for p, row in zip(article.paragraphs, tech_p)
-        ]
-        title = article.title
-        return Analysis(
-            text=article.text,
-            language=article.language,
-            title={"start": title.start, "end": title.end} if title else None,
-            genre={"label": genre.decide(genre_p[None, :])[0][0],
-                   "scores": {label: _round(s) for label, s in zip(genre.labels, genre_p)}},
-            frames=_chosen(frames, frame_p),
-            paragraphs=paragraphs,
-            spans=self._spans(article, paragraphs),
-            models=self.model_info,
-            id=article.id,
-            frame_scores={label: _round(s) for label, s in zip(frames.labels, frame_p)},
-            narratives=self.narratives(doc),
-            entities=self.entities(article, embeddings),
-        )
+    def info(self) -> dict[str, dict]:
+        """Version, estimator and cross-validation scores of the component's models, by task."""
+        raise NotImplementedError
 
 
-    def _spans(self, article: Article, paragraphs: list[ParagraphLabels]) -> list[SpanLabel]:
-        if not self.spans:
-            return []
-        out = []
-        for p in paragraphs:
-            found = self.spans.paragraph_spans(article.text[p.start:p.end], p.start,
-                                               [(t.label, t.score) for t in p.techniques], article.language)
-            out.extend(SpanLabel(t, a, b, article.text[a:b], score) for t, a, b, score in found)
-        return sorted(out, key=lambda s: (s.start, s.end, s.technique))
+def _meta_info(meta: dict, keys: Sequence[str]) -> dict:
+    return {k: meta.get(k) for k in keys}
 
 
-    # --- narratives and entity roles -------------------------------------------------------
+_HEAD_INFO = ("version", "estimator", "features", "threshold", "cv")
 
-    def narratives(self, doc: np.ndarray) -> list[Narrative]:
-        """Narratives of an article from its :func:`article_features` row ``(1, n)``."""
-        if not self.framing:
-            return []
-        coarse, fine = self.framing["narratives"], self.framing["subnarratives"]
-        p, q = coarse.predict_proba(doc)[0], fine.predict_proba(doc)[0]
-        chosen, sub = NarrativeRule(**coarse.meta["rule"]).decide(coarse.labels, p, fine.labels, q)
+
+class HeadComponent(Component):
+    """A component scored by one :class:`Head`, saved under the component's name."""
+
+    def __init__(self, folder: Path, embedder: Embedder):
+        self.head = Head.load(folder, self.name)
+
+    @property
+    def info(self) -> dict[str, dict]:
+        return {self.name: _meta_info(self.head.meta, _HEAD_INFO)}
+
+
+class GenreComponent(HeadComponent):
+    name, files = "genre", ("genre.json", "genre.npz")
+
+    def __call__(self, doc: Doc) -> None:
+        p = self.head.predict_proba(doc.article_row)[0]
+        doc.analysis.genre = Genre(self.head.decide(p[None, :])[0][0],
+                                   {label: _round(s) for label, s in zip(self.head.labels, p)})
+
+
+class FramesComponent(HeadComponent):
+    name, files = "frames", ("frames.json", "frames.npz")
+
+    def __call__(self, doc: Doc) -> None:
+        p = self.head.predict_proba(doc.article_row)[0]
+        doc.analysis.frames = _chosen(self.head, p)
+        doc.analysis.frame_scores = {label: _round(s) for label, s in zip(self.head.labels, p)}
+
+
+class TechniquesComponent(HeadComponent):
+    name, files = "techniques", ("techniques.json", "techniques.npz")
+
+    def __call__(self, doc: Doc) -> None:
+        proba = self.head.predict_proba(paragraph_features(doc.embeddings))
+        doc.analysis.paragraphs = [ParagraphLabels(p.line, p.start, p.end, _chosen(self.head, row))
+                                   for p, row in zip(doc.article.paragraphs, proba)]
+
+
+class SpansComponent(Component):
+    """Marks, in every paragraph, the words that carry each of its techniques."""
+
+    name, files, requires = "spans", ("spans.json", "spans.npz"), ("techniques",)
+
+    def __init__(self, folder: Path, embedder: Embedder):
+        self.model = SpanModel.load(folder)
+
+    def __call__(self, doc: Doc) -> None:
+        article = doc.article
+        spans = [span for labels, paragraph in zip(doc.analysis.paragraphs, article.paragraphs)
+                 for span in self.model.paragraph_spans(article, paragraph,
+                                                        [(t.label, t.score) for t in labels.techniques])]
+        doc.analysis.spans = sorted(spans, key=lambda s: (s.start, s.end, s.label))
+
+    @property
+    def info(self) -> dict[str, dict]:
+        return {"spans": _meta_info(self.model.meta, ("version", "estimator", "cv"))}
+
+
+_FRAMING_INFO = ("version", "estimator", "features", "rule", "cv")
+
+
+class NarrativesComponent(Component):
+    """Narratives and their sub-narratives, chosen together so that the hierarchy holds."""
+
+    name, files = "narratives", ("narratives.json", "narratives.npz", "subnarratives.json", "subnarratives.npz")
+
+    def __init__(self, folder: Path, embedder: Embedder):
+        self.coarse, self.fine = Head.load(folder, "narratives"), Head.load(folder, "subnarratives")
+        self.rule = NarrativeRule(**self.coarse.meta["rule"])
+
+    def __call__(self, doc: Doc) -> None:
+        coarse, fine = self.coarse, self.fine
+        p, q = coarse.predict_proba(doc.article_row)[0], fine.predict_proba(doc.article_row)[0]
+        chosen, sub = self.rule.decide(coarse.labels, p, fine.labels, q)
         p, q = dict(zip(coarse.labels, p)), dict(zip(fine.labels, q))
-        return [Narrative(c, _round(p[c]), [Scored(f, _round(q[f])) for f in sub if narrative_parent(f) == c])
-                for c in chosen]
+        doc.analysis.narratives = [
+            Narrative(c, _round(p[c]), [Scored(f, _round(q[f])) for f in sub if narrative_parent(f) == c])
+            for c in chosen]
 
-    def mention_roles(self, article: Article, embeddings: np.ndarray, spans: list[tuple[int, int]]
+    @property
+    def info(self) -> dict[str, dict]:
+        return {"narratives": _meta_info(self.coarse.meta, _FRAMING_INFO),
+                "subnarratives": _meta_info(self.fine.meta, _FRAMING_INFO)}
+
+
+class EntitiesComponent(Component):
+    """Finds the named entities of an article and reads the role it gives each of them."""
+
+    name, files = "entities", ("mentions.json", "roles.json", "roles.npz", "fine_roles.json", "fine_roles.npz")
+
+    def __init__(self, folder: Path, embedder: Embedder):
+        self.finder = MentionFinder.load(folder / "mentions.json")
+        self.roles, self.fine_roles = Head.load(folder, "roles"), Head.load(folder, "fine_roles")
+        self.rule = RoleRule(**self.roles.meta["rule"])
+        self.embedder = embedder
+
+    def mention_roles(self, article: Article, embeddings: np.ndarray, spans: Sequence[tuple[int, int]]
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Main-role and fine-role probabilities of the mentions at ``spans`` of ``article``."""
+        """Main-role and fine-role probabilities of the mentions at ``spans`` ``[start, end)`` of
+        ``article``, given its paragraph embeddings."""
         X = mention_rows(article, embeddings, spans, self.embedder)
-        return self.framing["roles"].predict_proba(X), self.framing["fine_roles"].predict_proba(X)
+        return self.roles.predict_proba(X), self.fine_roles.predict_proba(X)
 
-    def role_decisions(self, P: np.ndarray, Q: np.ndarray) -> list[tuple[str, list[str]]]:
-        roles, fine = self.framing["roles"], self.framing["fine_roles"]
-        rule = RoleRule(**roles.meta["rule"])
-        return [rule.decide(roles.labels, p, fine.labels, q) for p, q in zip(P, Q)]
+    def decide(self, P: np.ndarray, Q: np.ndarray) -> list[tuple[str, list[str]]]:
+        """``(main role, fine roles)`` of each row of :meth:`mention_roles`' probabilities."""
+        return [self.rule.decide(self.roles.labels, p, self.fine_roles.labels, q) for p, q in zip(P, Q)]
 
-    def entities(self, article: Article, embeddings: np.ndarray) -> list[Entity]:
-        """Entities found in ``article``, the most mentioned first, each with its role."""
-        if not self.framing or not len(embeddings):
-            return []
+    def label_mentions(self, article: Article, embeddings: np.ndarray, spans: Sequence[tuple[int, int]]
+                       ) -> list[tuple[str, list[str]]]:
+        """``(main role, fine roles)`` of the given mentions, each read on its own."""
+        return self.decide(*self.mention_roles(article, embeddings, spans))
+
+    def __call__(self, doc: Doc) -> None:
+        article = doc.article
+        if not len(doc.embeddings):
+            return
+        by_name = self._mentions_by_name(article)
+        names = _most_mentioned(by_name)[:MAX_ENTITIES]
+        if not names:
+            return
+        read = [(name, span) for name in names for span in _spread(by_name[name], MENTIONS_PER_ENTITY)]
+        P, Q = self.mention_roles(article, doc.embeddings, [span for _, span in read])
+        entities = []
+        for name in names:
+            rows = [i for i, (n, _) in enumerate(read) if n == name]
+            p, q = P[rows].mean(axis=0), Q[rows].mean(axis=0)
+            role, fine_roles = self.decide(p[None], q[None])[0]
+            r = self.roles.labels.index(role)
+            a, b = read[rows[int(P[rows, r].argmax())]][1]
+            entities.append(Entity(
+                name, role, _round(p[r]),
+                [Scored(f, _round(q[self.fine_roles.labels.index(f)])) for f in fine_roles], a, b,
+                [article.mention(s, e) for s, e in by_name[name]]))
+        doc.analysis.entities = entities
+
+    def _mentions_by_name(self, article: Article) -> dict[str, list[tuple[int, int]]]:
+        """The mentions found in ``article``, grouped by entity and keyed by its name."""
         by_name: dict[str, list[tuple[int, int]]] = {}
         for a, b in self.finder.find(article.text):
             by_name.setdefault(" ".join(article.text[a:b].split()), []).append((a, b))
@@ -226,24 +240,102 @@ class Analyzer:
         grouped: dict[str, list[tuple[int, int]]] = {}
         for name, head in group_names(_most_mentioned(by_name), self.embedder.embed).items():
             grouped[head] = sorted(grouped.get(head, []) + by_name[name])
-        by_name = grouped
-        names = _most_mentioned(by_name)[:MAX_ENTITIES]
-        if not names:
-            return []
-        read = [(name, span) for name in names for span in _spread(by_name[name], MENTIONS_PER_ENTITY)]
-        P, Q = self.mention_roles(article, embeddings, [span for _, span in read])
-        roles, fine = self.framing["roles"], self.framing["fine_roles"]
-        out = []
-        for name in names:
-            rows = [i for i, (n, _) in enumerate(read) if n == name]
-            p, q = P[rows].mean(axis=0), Q[rows].mean(axis=0)
-            role, fine_roles = self.role_decisions(p[None], q[None])[0]
-            r = roles.labels.index(role)
-            a, b = read[rows[int(P[rows, r].argmax())]][1]
-            out.append(Entity(name, role, _round(p[r]),
-                              [Scored(f, _round(q[fine.labels.index(f)])) for f in fine_roles], a, b,
-                              [Mention(s, e, article.text[s:e]) for s, e in by_name[name]]))
-        return out
+        return grouped
+
+    @property
+    def info(self) -> dict[str, dict]:
+        return {"roles": _meta_info(self.roles.meta, _FRAMING_INFO),
+                "fine_roles": _meta_info(self.fine_roles.meta, _FRAMING_INFO)}
+
+
+#: Every component, in pipeline order.
+COMPONENTS: dict[str, type[Component]] = {c.name: c for c in (
+    GenreComponent, FramesComponent, TechniquesComponent, SpansComponent, NarrativesComponent, EntitiesComponent)}
+PIPE_NAMES = tuple(COMPONENTS)
+
+
+def model_folder(model_dir: Path | str | None = None, disable: Iterable[str] = ()) -> Path:
+    """The folder of trained models (the shipped ones by default), checked to hold every model
+    file of the components not in ``disable``; :class:`ModelError` names the missing files."""
+    folder = Path(model_dir) if model_dir else MODEL_DIR
+    if not folder.is_dir():
+        raise ModelError(f"no model folder at {folder}: give a folder written by spinscope's training")
+    disabled = _check_names(disable)
+    missing = {name: [f for f in c.files if not (folder / f).is_file()]
+               for name, c in COMPONENTS.items() if name not in disabled}
+    missing = {name: files for name, files in missing.items() if files}
+    if missing:
+        raise ModelError(f"no trained model for {', '.join(missing)} in {folder} (missing: "
+                         f"{', '.join(f for files in missing.values() for f in files)}): train these models "
+                         "into the folder, or disable their components")
+    return folder
+
+
+def _check_names(names: Iterable[str]) -> set[str]:
+    names = set(names)
+    unknown = names - set(COMPONENTS)
+    if unknown:
+        raise ValueError(f"unknown pipeline component {', '.join(sorted(unknown))}: "
+                         f"the components are {', '.join(PIPE_NAMES)}")
+    return names
+
+
+class Analyzer:
+    """Runs the pipeline's components on articles. Load once, reuse: ``Analyzer().analyze(article)``.
+
+    ``disable`` names components not to load or run (see :data:`PIPE_NAMES`); ``embedder``
+    replaces the default e5 embedder with its on-disk cache (``cache=False``: no cache).
+    """
+
+    def __init__(self, model_dir: Path | str | None = None, embedder: Embedder | None = None,
+                 cache: bool = True, disable: Iterable[str] = ()):
+        disabled = _check_names(disable)
+        self.model_dir = model_folder(model_dir, disabled)
+        self.embedder = embedder or Embedder(EmbeddingCache() if cache else None)
+        self.components: list[tuple[str, Component]] = [
+            (name, factory(self.model_dir, self.embedder)) for name, factory in COMPONENTS.items()
+            if name not in disabled]
+        for name, component in self.components:
+            for needed in component.requires:
+                if needed not in self.pipe_names:
+                    raise ValueError(f"the {name} component needs the {needed} component, which is disabled")
+        self.model_info = {task: info for _, c in self.components for task, info in c.info.items()}
+
+    @property
+    def pipe_names(self) -> list[str]:
+        return [name for name, _ in self.components]
+
+    def get_pipe(self, name: str) -> Component:
+        for component_name, component in self.components:
+            if component_name == name:
+                return component
+        raise KeyError(f"no {name} component in this pipeline (it has {', '.join(self.pipe_names)})")
+
+    def embed(self, article: Article) -> np.ndarray:
+        """The paragraph embeddings of ``article``: ``(len(article.paragraphs), 384)``."""
+        return self.embedder.embed([p.text for p in article.paragraphs])
+
+    def analyze(self, article: Article) -> Analysis:
+        return self.analyze_embedded(article, self.embed(article))
+
+    def analyze_embedded(self, article: Article, embeddings: np.ndarray) -> Analysis:
+        """Analyse ``article`` given its paragraph embeddings ``(len(article.paragraphs), 384)``."""
+        doc = Doc(article, embeddings)
+        for _, component in self.components:
+            component(doc)
+        doc.analysis.models = self.model_info
+        return doc.analysis
+
+    def pipe(self, articles: Iterable[Article], batch_size: int = 16) -> Iterator[Analysis]:
+        """Analyse ``articles`` in order, embedding the paragraphs of ``batch_size`` articles at once."""
+        articles = iter(articles)
+        while batch := list(islice(articles, batch_size)):
+            vectors = self.embedder.embed([p.text for a in batch for p in a.paragraphs])
+            start = 0
+            for article in batch:
+                end = start + len(article.paragraphs)
+                yield self.analyze_embedded(article, vectors[start:end])
+                start = end
 
 
 def _most_mentioned(by_name: dict[str, list[tuple[int, int]]]) -> list[str]:

@@ -22,6 +22,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from .formats import SpanRow
+
 __all__ = [
     "Scores",
     "micro_f1_from_counts",
@@ -36,7 +38,6 @@ __all__ = [
 ]
 
 K = TypeVar("K", bound=Hashable)
-Span = tuple[str, str, int, int]  # (article_id, technique, start, end), end exclusive
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def entity_role_scores(
 # --------------------------------------------------------------------------- span metric
 
 
-def _merged_spans(spans: Iterable[Span]) -> dict[tuple[str, str], list[tuple[int, int]]]:
+def _merged_spans(spans: Iterable[SpanRow]) -> dict[tuple[str, str], list[tuple[int, int]]]:
     """Group spans by (article, technique) and merge overlapping ones within each group.
 
     Spans that merely touch (``end == next start``) are kept apart: they share no character.
@@ -229,7 +230,7 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
-def span_scores(gold: Iterable[Span], pred: Iterable[Span]) -> Scores:
+def span_scores(gold: Iterable[SpanRow], pred: Iterable[SpanRow]) -> Scores:
     """SemEval-2020 Task 11 partial-overlap span metric.
 
     Spans are ``(article_id, technique, start, end)`` with ``end`` exclusive. Only spans of the
@@ -248,7 +249,7 @@ def span_scores(gold: Iterable[Span], pred: Iterable[Span]) -> Scores:
     return span_scores_from_sums(span_sums(gold, pred))
 
 
-def span_sums(gold: Iterable[Span], pred: Iterable[Span]) -> np.ndarray:
+def span_sums(gold: Iterable[SpanRow], pred: Iterable[SpanRow]) -> np.ndarray:
     """``[precision sum, recall sum, |S|, |T|]`` of :func:`span_scores`.
 
     The sums add up over disjoint sets of (article, technique) pairs, so the score of a whole

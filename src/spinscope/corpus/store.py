@@ -12,6 +12,7 @@ technique), ``spans``, ``frames`` and ``model_versions``.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import sqlite3
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .ingest import InputError
+from .. import __version__
+from ..analysis import Analysis
+from ..errors import InputError, StoreError
 
 SCHEMA_VERSION = 2
 #: Schema versions a database is upgraded from, in place (version 2 added narratives and entities).
@@ -108,19 +111,13 @@ EXPORT_COLUMNS = ("id", "hash", "source", "url", "title", "date", "language", "m
 LIST_COLUMNS = ("frames", "techniques", "narratives", "entities")
 
 
-class StoreError(InputError):
-    """A database file spinscope cannot use (not SQLite, another schema, unwritable)."""
-
-
 def content_hash(text: str) -> str:
     """The key of an article: 32 hex digits of the SHA-256 of its exact text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def model_version(model_info: dict, spinscope_version: str | None = None) -> str:
+def model_version(model_info: dict, spinscope_version: str = __version__) -> str:
     """A short hash of the models' metadata (``Analyzer.model_info``) and the spinscope version."""
-    if spinscope_version is None:
-        from . import __version__ as spinscope_version
     blob = json.dumps({"spinscope": spinscope_version, "models": model_info}, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -153,7 +150,7 @@ class Store:
     def __init__(self, path: Path | str, create: bool = True):
         self.path = Path(path)
         if not create and not self.path.is_file():
-            raise FileNotFoundError(f"no such database: {self.path} (fill one with `spinscope batch INPUT --db {self.path}`)")
+            raise StoreError(f"no corpus database at {self.path}: analyse a corpus into it first", 404)
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -168,20 +165,20 @@ class Store:
             self._migrate(create)
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path} is not a spinscope database ({error}): give a new file name or "
-                             "a database made by `spinscope batch`") from None
+                             "a database made by a spinscope batch") from None
 
     def _migrate(self, create: bool) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and not tables:
             if not create:
-                raise StoreError(f"{self.path} is empty: fill it with `spinscope batch INPUT --db {self.path}`")
+                raise StoreError(f"{self.path} is empty: analyse a corpus into it first")
             self.db.executescript("BEGIN;" + SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         elif version in UPGRADABLE and "analyses" in tables:  # new tables only: old rows stay as they are
             self.db.executescript("BEGIN;" + SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         elif version != SCHEMA_VERSION:
             raise StoreError(f"{self.path} is not a spinscope corpus database (schema version {version}, "
-                             f"expected {SCHEMA_VERSION}): give another --db file")
+                             f"expected {SCHEMA_VERSION}): give another database file")
 
     def close(self) -> None:
         self.db.close()
@@ -205,12 +202,12 @@ class Store:
             sql += " AND status = 'ok'"
         return {row[0] for row in self.db.execute(sql, (model_version,))}
 
-    def save(self, record: ArticleRecord, model_version: str, analysis: dict | None = None,
+    def save(self, record: ArticleRecord, model_version: str, analysis: Analysis | None = None,
              error: str | None = None) -> bool:
         """Store ``record`` with its analysis (or the ``error`` that stopped it) in one transaction.
 
         Returns ``False`` when this article already has a successful analysis for
-        ``model_version``; a failed one is replaced. ``analysis`` is ``Analysis.to_dict()``.
+        ``model_version``; a failed one is replaced.
         """
         if (analysis is None) == (error is None):
             raise ValueError("give exactly one of analysis and error")
@@ -232,7 +229,7 @@ class Store:
                 db.execute("INSERT INTO analyses (article_hash, model_version, status, error, created) "
                            "VALUES (?, ?, 'failed', ?, ?)", (key, model_version, error, _now()))
             else:
-                self._insert_analysis(key, model_version, analysis)
+                self._insert_analysis(key, model_version, analysis.to_dict())
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -290,8 +287,8 @@ class Store:
                              f"(stored: {', '.join(known) or 'none'})")
         return matches[0]
 
-    def analysis(self, article_hash: str, model_version: str) -> dict | None:
-        """The full ``Analysis.to_dict()`` of a stored article, or ``None`` (absent or failed)."""
+    def analysis(self, article_hash: str, model_version: str) -> Analysis | None:
+        """The :class:`Analysis` of a stored article, or ``None`` (absent or failed)."""
         row = self.db.execute(
             "SELECT a.analysis, r.text, v.models FROM analyses a JOIN articles r ON r.hash = a.article_hash "
             "JOIN model_versions v ON v.version = a.model_version "
@@ -299,7 +296,8 @@ class Store:
             (article_hash, model_version)).fetchone()
         if row is None:
             return None
-        return {**json.loads(row["analysis"]), "text": row["text"], "models": json.loads(row["models"])}
+        return Analysis.from_dict({**json.loads(row["analysis"]), "text": row["text"],
+                                   "models": json.loads(row["models"])})
 
     def export_rows(self, model_version: str | None = None, with_analysis: bool = False) -> Iterator[dict]:
         """One dict per stored analysis (all model versions unless one is given), columns
@@ -323,9 +321,9 @@ class Store:
                 "n_paragraphs": len(paragraphs),
                 "n_spans": len(slim["spans"]) if slim else 0,
             }
-            if with_analysis:
-                row["analysis"] = ({**slim, "text": r["text"], "models": json.loads(r["models"])}
-                                   if slim else None)
+            if with_analysis:  # read back and written out: the Analysis JSON of today, checked
+                row["analysis"] = (Analysis.from_dict({**slim, "text": r["text"], "models": json.loads(r["models"])})
+                                   .to_dict() if slim else None)
             yield row
 
     def check(self) -> list[str]:
@@ -362,10 +360,10 @@ def export(db_path: Path | str, output: Path | str, format: str, model_version: 
         raise InputError(f"unknown export format {format!r}: use one of {', '.join(EXPORT_FORMATS)}")
     if format == "parquet":
         try:
-            import pyarrow  # noqa: F401
+            import pyarrow  # noqa: F401 - an optional dependency: checked before anything is written
         except ImportError:
             raise InputError("parquet export needs pyarrow: `pip install 'spinscope[parquet]'` "
-                             "(or use --format csv or jsonl)") from None
+                             "(or export as csv or jsonl)") from None
     output = Path(output)
     with Store(db_path, create=False) as store:
         version = store.resolve_version(model_version) if model_version else None
@@ -379,8 +377,6 @@ def export(db_path: Path | str, output: Path | str, format: str, model_version: 
 
 
 def _write_csv(rows: Iterator[dict], path: Path) -> int:
-    import csv
-
     n = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS)
@@ -401,7 +397,7 @@ def _write_jsonl(rows: Iterator[dict], path: Path) -> int:
 
 
 def _write_parquet(rows: Iterator[dict], path: Path, chunk: int = 2000) -> int:
-    import pyarrow as pa
+    import pyarrow as pa  # the optional parquet extra
     import pyarrow.parquet as pq
 
     text, lst = pa.string(), pa.list_(pa.string())

@@ -5,7 +5,7 @@ Analyzer loads once per process (in the lifespan) and every analysis runs in a w
 thread, so the event loop keeps answering while the CPU embeds paragraphs.
 
 Every answer to bad input is a 4xx JSON object ``{"error": "one clear sentence"}``: the
-sentences come from :mod:`spinscope.ingest` and :mod:`spinscope.fetch` where they exist. The
+sentences are those of the library's errors (:mod:`spinscope.errors`) where they exist. The
 API never re-labels anything: ``POST /api/v1/analyze`` returns exactly
 ``Analysis.to_dict()``, the same JSON as ``spinscope analyze --format json``.
 """
@@ -30,10 +30,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import __version__, ingest, taxonomy
-from .document import Article
-from .ingest import HTML_SUFFIXES, MAX_BYTES, MAX_CHARS, InputError
-from .pipeline import model_folder
+from .. import __version__, taxonomy
+from ..corpus.report import corpus_data, report_html
+from ..document import Article
+from ..errors import InputError, SpinscopeError, StoreError
+from ..io import HTML_SUFFIXES, MAX_BYTES, MAX_CHARS, article_from_bytes, load_url, normalise_language, with_language
+from ..pipeline import Analyzer, model_folder
+from .render import GROUP_COLOURS, ROLE_COLOURS
 
 log = logging.getLogger("spinscope.api")
 
@@ -65,10 +68,14 @@ class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={"examples": [
-            {"text": "A headline on the first line\n\nThe first paragraph of the article.\nThe second one."},
-            {"url": "https://example.org/news/some-article", "lang": "en"},
-        ]},
+        json_schema_extra={
+            "examples": [
+                {"text": "A headline on the first line\n\nThe first paragraph of the article.\nThe second one."},
+                {"url": "https://example.org/news/some-article", "lang": "en"},
+            ],
+            # The rule of _exactly_one_source, stated for clients generated from the schema.
+            "oneOf": [{"required": [name], "properties": {name: {"type": "string"}}} for name in ("text", "url", "html")],
+        },
     )
 
     text: str | None = Field(None, description=(
@@ -332,7 +339,7 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONR
     return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-async def _on_input_error(request: Request, exc: InputError) -> JSONResponse:
+async def _on_spinscope_error(request: Request, exc: SpinscopeError) -> JSONResponse:
     return _error(exc.status, _sentence(str(exc)))
 
 
@@ -357,8 +364,8 @@ class _Service:
         self.lock = threading.Lock()
 
     def analyze(self, make_article: Callable[[], Article], lang: str | None) -> dict:
-        language = ingest.normalise_language(lang) if lang else None  # fail before any fetch
-        article = ingest.with_language(make_article(), language)
+        language = normalise_language(lang) if lang else None  # fail before any fetch
+        article = with_language(make_article(), language)
         with self.lock:
             analysis = self.analyzer.analyze(article)
         return analysis.to_dict()
@@ -371,7 +378,7 @@ def _from_text(value: str, source: str, html: bool | None) -> Callable[[], Artic
         except UnicodeEncodeError:
             raise InputError(f"{source} contains invalid Unicode (a lone surrogate escape such as \\ud800): "
                              "send well-formed text") from None
-        return ingest.article_from_bytes(data, source, html=html)
+        return article_from_bytes(data, source, html=html)
 
     return make
 
@@ -382,7 +389,7 @@ def _service(request: Request) -> _Service:
 
 def _warm_up(analyzer) -> None:
     """Load the language detector (and the embedding model, unless cached) before the first request."""
-    article = ingest.with_language(Article("Warm-up\n\nThis paragraph only loads the models.\n"), None)
+    article = with_language(Article("Warm-up\n\nThis paragraph only loads the models.\n"), None)
     analyzer.analyze(article)
 
 
@@ -400,8 +407,6 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if analyzer is None:
-            from .pipeline import Analyzer
-
             loaded = await run_in_threadpool(Analyzer, models)
             await run_in_threadpool(_warm_up, loaded)
             app.state.service = _Service(loaded)
@@ -424,7 +429,7 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BYTES)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(InputError, _on_input_error)
+    app.add_exception_handler(SpinscopeError, _on_spinscope_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -441,7 +446,7 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
             url = body.url
 
             def make() -> Article:
-                return ingest.load_url(url)
+                return load_url(url)
         elif body.html is not None:
             make = _from_text(body.html, "the html field", html=True)
         else:
@@ -463,7 +468,7 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
         stem = Path(name).stem
 
         def make() -> Article:
-            return ingest.article_from_bytes(data, f"the uploaded file {name!r}", html=html, id=stem)
+            return article_from_bytes(data, f"the uploaded file {name!r}", html=html, id=stem)
 
         result = await run_in_threadpool(_service(request).analyze, make, lang or None)
         return JSONResponse(result)
@@ -471,8 +476,6 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
     @app.get("/api/v1/taxonomy", response_model=TaxonomyOut, tags=["reference"], summary="Labels and colours")
     async def get_taxonomy() -> dict:
         """Every label with its definition, and the colour of each technique group."""
-        from .render import GROUP_COLOURS, ROLE_COLOURS
-
         groups = [{"name": group, "colour": GROUP_COLOURS[group]} for group in taxonomy.TECHNIQUE_GROUPS]
         roles = [{"name": role, "colour": colour} for role, colour in ROLE_COLOURS.items()]
         return taxonomy.as_dict() | {"technique_groups": groups, "role_colours": roles}
@@ -494,8 +497,6 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
         """The corpus report of the database given to ``spinscope serve --db``."""
         if db is None:
             raise HTTPException(404, "no corpus database: start the server with `spinscope serve --db corpus.sqlite`")
-        from .corpus_report import corpus_data, report_html
-
         html = await run_in_threadpool(lambda: report_html(corpus_data(db)))
         # The report is self-contained: inline styles and SVG, no script at all.
         return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -527,15 +528,15 @@ def app_from_env() -> FastAPI:
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, models: Path | None = None,
           db: Path | None = None) -> None:
     """Run the API and the page with uvicorn; each worker process loads the models once."""
-    import uvicorn
+    import uvicorn  # the server itself: only when serving
 
     folder = model_folder(models)
     if db is not None and not Path(db).is_file():
-        raise FileNotFoundError(f"no corpus database at {db}: create one with `spinscope batch INPUT --db {db}`")
+        raise StoreError(f"no corpus database at {db}: analyse a corpus into it first", 404)
     if workers <= 1:
         uvicorn.run(create_app(models=folder, db=db), host=host, port=port)
     else:
         os.environ[MODELS_ENV] = str(folder)
         if db is not None:
             os.environ[DB_ENV] = str(db)
-        uvicorn.run("spinscope.api:app_from_env", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("spinscope.shells.api:app_from_env", factory=True, host=host, port=port, workers=workers)

@@ -1,10 +1,8 @@
-"""Narratives and entity roles (SemEval-2025 Task 10) on top of the shared embeddings.
+"""Entity mentions in raw text: known names, repeated capitalised names, and the forms of one name.
 
-Four :class:`~spinscope.models.Head` s do the scoring: coarse narratives and sub-narratives
-from an article's features, main roles and fine roles from a mention's features. This module
-turns their probabilities into decisions that respect the two hierarchies (a sub-narrative
-implies its narrative, a fine role belongs to its main role) and finds entity mentions in
-text that comes without them.
+The SemEval-2025 data gives mentions with the text; an article from elsewhere comes without
+them, so :class:`MentionFinder` finds them and :func:`group_names` joins the inflected forms of
+one name ("Украине", "Украины") into one entity.
 """
 from __future__ import annotations
 
@@ -14,82 +12,11 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .taxonomy import FINE_ROLES, OTHER, narrative_parent
-
-NARRATIVE_TASKS = ("narratives", "subnarratives")
-ROLE_TASKS = ("roles", "fine_roles")
-
-
-# --- narratives ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class NarrativeRule:
-    """How narrative probabilities become labels.
-
-    A narrative is chosen when its probability reaches ``coarse`` or one of its sub-narratives
-    reaches ``fine``; each chosen narrative keeps its sub-narratives that reach ``fine``, or its
-    best one when none does. ``one_domain`` keeps only the domain (war or climate) of the best
-    narrative. Nothing chosen means ``Other``.
-    """
-
-    coarse: float = 0.4
-    fine: float = 0.4
-    one_domain: bool = True
-
-    def decide(self, coarse_labels: Sequence[str], coarse_p: np.ndarray, fine_labels: Sequence[str],
-               fine_p: np.ndarray) -> tuple[list[str], list[str]]:
-        parent = _parents(tuple(coarse_labels), tuple(fine_labels))
-        real = parent >= 0  # every sub-narrative but Other
-        chosen = {int(i) for i in np.flatnonzero(coarse_p >= self.coarse) if coarse_labels[i] != OTHER}
-        chosen |= {int(parent[j]) for j in np.flatnonzero(real & (fine_p >= self.fine))}
-        if self.one_domain and chosen:
-            domain = coarse_labels[max(chosen, key=lambda i: coarse_p[i])].split(":")[0] + ":"
-            chosen = {i for i in chosen if coarse_labels[i].startswith(domain)}
-        if not chosen:
-            return [OTHER], [OTHER]
-        coarse, fine = [], []
-        for i in sorted(chosen, key=lambda i: -coarse_p[i]):
-            kids = np.flatnonzero(parent == i)
-            kids = kids[np.argsort(-fine_p[kids], kind="stable")]
-            sure = [j for j in kids if fine_p[j] >= self.fine]
-            coarse.append(coarse_labels[i])
-            fine += [fine_labels[j] for j in (sure or kids[:1])]
-        return coarse, fine
-
-
-@lru_cache(maxsize=8)
-def _parents(coarse_labels: tuple[str, ...], fine_labels: tuple[str, ...]) -> np.ndarray:
-    """Index in ``coarse_labels`` of each sub-narrative's narrative (-1 for ``Other``)."""
-    index = {label: i for i, label in enumerate(coarse_labels)}
-    return np.array([-1 if f == OTHER else index[narrative_parent(f)] for f in fine_labels])
-
-
-# --- entity roles ----------------------------------------------------------------------------
-
-_MAIN_OF = {label.name: label.group for label in FINE_ROLES}
-
-
-@dataclass(frozen=True)
-class RoleRule:
-    """A mention's main role is the most probable one; its fine roles are the best fine role of
-    that main role plus any other of it whose probability reaches ``extra``."""
-
-    extra: float = 0.6
-
-    def decide(self, role_labels: Sequence[str], role_p: np.ndarray, fine_labels: Sequence[str],
-               fine_p: np.ndarray) -> tuple[str, list[str]]:
-        role = role_labels[int(np.argmax(role_p))]
-        kids = sorted(((float(p), label) for label, p in zip(fine_labels, fine_p) if _MAIN_OF[label] == role),
-                      reverse=True)
-        return role, [kids[0][1]] + [label for p, label in kids[1:] if p >= self.extra]
-
-
-# --- mention finding -------------------------------------------------------------------------
+from ..errors import ModelError
 
 #: Longer runs of capitalised words are not taken for one name.
 MAX_NAME_WORDS = 6
@@ -162,8 +89,13 @@ class MentionFinder:
 
     @classmethod
     def load(cls, path: Path) -> "MentionFinder":
-        data = json.loads(path.read_text())
-        return cls(data["names"], data["min_repeats"])
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(data["names"], data["min_repeats"])
+        except FileNotFoundError:
+            raise ModelError(f"model file {path} is missing: train the models again or reinstall spinscope") from None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ModelError(f"the mention finder {path} cannot be read ({error}): train it again") from None
 
 
 #: Two forms of a name are one entity when every word keeps a stem of ``STEM_MIN`` characters
@@ -191,7 +123,7 @@ def group_names(names: Sequence[str], embed: Callable[[list[str]], np.ndarray]) 
     """Map each of ``names`` to the first of ``names`` that is a form of the same name.
 
     Pass the most frequent names first: they become the names of their groups. ``embed``
-    returns L2-normalised vectors (an :class:`~spinscope.features.Embedder`'s ``embed``);
+    returns L2-normalised vectors (an :class:`~spinscope.models.embeddings.Embedder`'s ``embed``);
     only names that pass the stem test are embedded.
     """
     # Only names whose words begin alike can pass the stem test: compare within those buckets.

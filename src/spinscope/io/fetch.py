@@ -15,19 +15,13 @@ from dataclasses import dataclass
 import charset_normalizer
 import httpx
 
+from ..errors import FetchError
+
 USER_AGENT = "spinscope/0.1 (+article analysis)"
 ALLOWED_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class FetchError(ValueError):
-    """A URL could not be fetched; ``status`` is the HTTP status an API should answer."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -150,7 +144,7 @@ def fetch(
 ) -> Fetched:
     """Download an article page, following at most ``max_redirects`` checked redirects.
 
-    Raises FetchError (a ValueError carrying a suggested HTTP ``status``) on any refusal.
+    Raises :class:`~spinscope.errors.FetchError` (an InputError with the HTTP ``status`` to answer) on any refusal.
     """
     current = _parse(url)
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout)

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import Embedder, EmbeddingCache
-from .narratives import group_names
+from ..document import Span, segments
+from ..models.embeddings import Embedder, EmbeddingCache
+from ..models.entities import group_names
+from ..taxonomy import label
 from .store import Store
 
 #: How many of each thing the report shows.
@@ -36,8 +38,6 @@ MAX_SPAN_CHARS = 200
 
 
 def _title(name: str) -> str:
-    from .taxonomy import label
-
     try:
         return label(name).title
     except (KeyError, ValueError):
@@ -61,7 +61,7 @@ def corpus_data(db_path: Path | str, model_version: str | None = None, top_spans
     without dates), ``frames``, ``genres``, ``spans`` (per technique, the most frequent span
     texts with the articles they come from), ``articles`` (those articles, keyed by hash)
     and ``failures``. ``embed`` (default: the cached e5 embedder) tells inflected forms of one
-    entity name apart from different names (see :func:`~spinscope.narratives.group_names`).
+    entity name apart from different names (see :func:`~spinscope.models.entities.group_names`).
     """
     with Store(db_path, create=False) as store:
         version = store.resolve_version(model_version)
@@ -219,11 +219,11 @@ def _articles(store: Store, version: str, hashes: list[str]) -> dict[str, dict]:
         analysis = store.analysis(key, version)
         if row is None or analysis is None:
             continue
-        out[key] = {**dict(row), "genre": analysis["genre"]["label"],
-                    "frames": [f["label"] for f in analysis["frames"]],
-                    "text": analysis["text"][:MAX_ARTICLE_CHARS],
-                    "spans": [{k: s[k] for k in ("technique", "start", "end")} for s in analysis["spans"]
-                              if s["end"] <= MAX_ARTICLE_CHARS]}
+        out[key] = {**dict(row), "genre": analysis.genre.label if analysis.genre else None,
+                    "frames": [f.label for f in analysis.frames],
+                    "text": analysis.text[:MAX_ARTICLE_CHARS],
+                    "spans": [{"technique": s.label, "start": s.start, "end": s.end} for s in analysis.spans
+                              if s.end <= MAX_ARTICLE_CHARS]}
     return out
 
 
@@ -238,7 +238,7 @@ def _plain(text: str, limit: int = 40) -> str:
 
 
 def _svg(figure) -> str:
-    import matplotlib
+    import matplotlib  # a second to import: only when charts are drawn
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "spinscope"}):
@@ -248,7 +248,7 @@ def _svg(figure) -> str:
 
 
 def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a second to import: only when charts are drawn
 
     figure = Figure(figsize=(width, height), layout="constrained")
     return figure, figure.add_subplot()
@@ -314,8 +314,6 @@ def _heatmap(articles: dict[str, int], share: dict[str, dict[str, float]], colum
              labels: list[str], title: str) -> str:
     """Sources (rows, with their ``articles``) by ``columns`` (shown as ``labels``): the % of a
     source's articles in ``share``."""
-    import numpy as np
-
     names = list(articles)
     grid = np.array([[share[s].get(c, 0.0) * 100 for c in columns] for s in names])
     figure, ax = _figure(max(6.0, 3.0 + 0.38 * len(columns)), max(3.0, 1.8 + 0.32 * len(names)))
@@ -487,16 +485,10 @@ def _article_html(key: str, article: dict) -> str:
 
 
 def _highlight(text: str, spans: list[dict]) -> str:
-    """``text`` escaped, with non-overlapping spans in ``<mark>`` (an overlapping one is skipped)."""
-    out, at = [], 0
-    for span in sorted(spans, key=lambda x: (x["start"], -x["end"])):
-        if span["start"] < at:
-            continue
-        out.append(_e(text[at:span["start"]]))
-        out.append(f"<mark title=\"{_e(_title(span['technique']))}\">{_e(text[span['start']:span['end']])}</mark>")
-        at = span["end"]
-    out.append(_e(text[at:]))
-    return "".join(out)
+    """``text`` escaped, every piece covered by spans in a ``<mark>`` naming their techniques."""
+    views = [Span(s["start"], s["end"], s["technique"]) for s in spans]
+    return "".join(f"<mark title=\"{_e(', '.join(_title(s.label) for s in covering))}\">{_e(text[a:b])}</mark>"
+                   if covering else _e(text[a:b]) for a, b, covering in segments(0, len(text), views))
 
 
 def write_report(db_path: Path | str, output: Path | str, model_version: str | None = None) -> dict:

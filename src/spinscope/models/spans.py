@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
-from .taxonomy import TECHNIQUE_NAMES
+from ..document import Article, Paragraph, Span
+from ..taxonomy import TECHNIQUE_NAMES
+from .heads import read_model, sigmoid
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 N_FEATURES = 2**17
@@ -55,13 +59,15 @@ def token_features(text: str, toks: list[tuple[int, int]]) -> list[list[str]]:
     return feats
 
 
+@lru_cache(maxsize=1)
 def _hasher():
+    # scikit-learn takes most of a second to import: only once a paragraph has a technique.
     from sklearn.feature_extraction import FeatureHasher
 
     return FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False)
 
 
-def featurise(text: str, toks: list[tuple[int, int]]):
+def featurise(text: str, toks: list[tuple[int, int]]) -> sparse.csr_matrix:
     """Sparse ``(len(toks), N_FEATURES)`` matrix of a paragraph's tokens."""
     return _hasher().transform(token_features(text, toks))
 
@@ -84,29 +90,27 @@ class SpanModel:
         t = self.labels.index(technique)
         return sigmoid(column_dot(featurise(text, toks), self.W, t) + self.b[t])
 
-    def paragraph_spans(self, text: str, offset: int, techniques: list[tuple[str, float]],
-                        language: str | None = None) -> list[tuple[str, int, int, float]]:
-        """Spans ``(technique, start, end, score)`` in a paragraph ``text`` starting at ``offset``.
+    def paragraph_spans(self, article: Article, paragraph: Paragraph,
+                        techniques: list[tuple[str, float]]) -> list[Span]:
+        """The spans of ``techniques`` (the paragraph's labels with their scores) in ``paragraph``.
 
-        ``techniques`` are the paragraph's labels with their scores; a span's score is the
-        paragraph score times the mean token score of the span.
+        A span's score is the paragraph score times the mean token score of the span.
         """
+        text, offset = paragraph.text, paragraph.start
         toks = tokens(text)
         if not toks:
             return []
-        decoders = self.decoders.get(language or "", self.decoders[POOLED])
+        decoders = self.decoders.get(article.language or "", self.decoders[POOLED])
         out = []
         for technique, paragraph_score in techniques:
             p = self.token_scores(text, toks, technique)
             mode, threshold = decoders[technique]
             for i, j in decode(text, toks, p, mode, float(threshold)):
-                out.append((technique, offset + toks[i][0], offset + toks[j - 1][1],
-                            round(float(paragraph_score * p[i:j].mean()), 4)))
+                out.append(article.span(offset + toks[i][0], offset + toks[j - 1][1], technique,
+                                        round(float(paragraph_score * p[i:j].mean()), 4)))
         return out
 
     def save(self, folder: Path, name: str = "spans") -> None:
-        from scipy import sparse
-
         folder = Path(folder)
         W = sparse.csc_matrix(self.W)  # hashed features never seen in training stay zero: store sparse
         np.savez_compressed(folder / f"{name}.npz", data=W.data.astype(np.float16), indices=W.indices, indptr=W.indptr,
@@ -116,17 +120,10 @@ class SpanModel:
 
     @classmethod
     def load(cls, folder: Path, name: str = "spans") -> "SpanModel":
-        from scipy import sparse
-
-        header = json.loads((Path(folder) / f"{name}.json").read_text())
-        with np.load(Path(folder) / f"{name}.npz", allow_pickle=False) as z:
-            shape = (header["n_features"], len(header["labels"]))
-            W = sparse.csc_matrix((z["data"].astype(np.float32), z["indices"], z["indptr"]), shape=shape)
-            return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(z, -30, 30)))
+        header, z = read_model(folder, name)
+        shape = (header["n_features"], len(header["labels"]))
+        W = sparse.csc_matrix((z["data"].astype(np.float32), z["indices"], z["indptr"]), shape=shape)
+        return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}))
 
 
 def column_dot(X, W, t: int) -> np.ndarray:

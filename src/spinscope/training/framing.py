@@ -1,23 +1,30 @@
-"""Train the narratives and entity-role models on SemEval-2025 Task 10 data, 5-fold CV by article.
+"""Train the narratives and entity-role models and the mention finder on SemEval-2025 Task 10 data.
 
-Same protocol as :mod:`spinscope.training`: fixed seeds, cached embeddings, folds grouped by
-article, decision rules chosen on out-of-fold probabilities, official metrics per language.
+Same protocol as :mod:`spinscope.training.techniques`: fixed seeds, cached embeddings, 5 folds
+grouped by article, decision rules chosen on out-of-fold probabilities, official metrics per language.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, evaluation, semeval
-from .document import Article
-from .features import EMBEDDING_MODEL, Embedder, article_features, mention_rows
-from .models import Head
-from .narratives import MentionFinder, NarrativeRule, RoleRule
-from .taxonomy import FINE_ROLE_NAMES, NARRATIVE_NAMES, ROLE_NAMES, SUBNARRATIVE_NAMES
-from .training import FOLDS, SEED, Recipe, TaskData, _one_hot, fit, folds, out_of_fold
+from .. import __version__
+from ..document import Article
+from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, article_features, mention_rows
+from ..models.entities import MentionFinder
+from ..models.heads import Head
+from ..models.narratives import NarrativeRule, RoleRule
+from ..progress import Progress
+from ..semeval import formats, metrics
+from ..semeval.layout import Split, iso_language, training_languages
+from ..taxonomy import FINE_ROLE_NAMES, NARRATIVE_NAMES, ROLE_NAMES, SUBNARRATIVE_NAMES
+from .estimators import FOLDS, SEED, Recipe, TaskData, fit, folds, one_hot, out_of_fold
+
+log = logging.getLogger(__name__)
 
 #: Chosen by 5-fold CV on the five languages (docs/models.md lists what was tried).
 RECIPES = {
@@ -26,23 +33,6 @@ RECIPES = {
     "roles": Recipe(C=0.001),
     "fine_roles": Recipe(C=0.003),
 }
-Warn = Callable[[str], None]
-
-
-def framing_languages(data_dir: Path, languages: Sequence[str] | None = None) -> list[str]:
-    """Language folders of ``data_dir`` with narrative labels (all of them by default)."""
-    found = sorted(p.parent.name for p in Path(data_dir).glob("*/train-labels-subtask-2.txt")
-                   if (p.parent / "train-documents").is_dir())
-    if languages:
-        found = [x for x in found if x in languages]
-    if not found:
-        raise semeval.DataError(f"no DATA_DIR/LANG/train-documents with train-labels-subtask-2.txt under "
-                                f"{data_dir}: expected the SemEval-2025 Task 10 layout")
-    return found
-
-
-def is_framing_data(data_dir: Path) -> bool:
-    return any(Path(data_dir).glob("*/train-documents"))
 
 
 @dataclass
@@ -61,38 +51,41 @@ class FramingData:
 
 
 def load_framing_data(data_dir: Path, embedder: Embedder, languages: Sequence[str] | None = None,
-                      max_articles: int | None = None, skip: int = 0, warn: Warn = print,
-                      progress: Callable[[int, int], None] | None = None) -> FramingData:
-    """Read the train split of every language, embed paragraphs and mentions, build the rows."""
+                      max_articles: int | None = None, skip: int = 0,
+                      progress: Progress | None = None) -> FramingData:
+    """Read the train split of every language, embed paragraphs and mentions, build the rows.
+
+    Labelled articles that are missing and mentions whose offsets do not hold their text are
+    logged as warnings."""
     records = []  # (lang, article, (coarse, fine), mentions)
-    for lang in framing_languages(data_dir, languages):
-        split = semeval.Split(Path(data_dir), lang, "train")
-        narratives = semeval.read_narrative_labels(split.labels_file(2))
-        mentions: dict[str, list[semeval.Mention]] = {}
-        for m in semeval.read_mentions(split.labels_file(1)):
-            mentions.setdefault(m.article, []).append(m)
-        folder = semeval.documents_dir(split)
+    for lang in training_languages(data_dir, languages):
+        split = Split(Path(data_dir), lang, "train")
+        narratives = formats.read_narrative_labels(split.labels_file(2))
+        mentions: dict[str, list[formats.EntityLabel]] = {}
+        for row in formats.read_entity_labels(split.labels_file(1)):
+            mentions.setdefault(row.article, []).append(row)
+        folder = split.documents_dir()
         ids = sorted(narratives)[skip:]
         for aid in ids[:max_articles] if max_articles else ids:
             path = folder / aid
             if not path.is_file():
-                warn(f"{split.labels_file(2)}: {aid} is labelled but {path} is missing; skipped")
+                log.warning("%s: %s is labelled but %s is missing; skipped", split.labels_file(2), aid, path)
                 continue
-            article = semeval.read_document(path, semeval.iso_language(lang))
+            article = formats.read_document(path, split.language)
             records.append((lang, article, narratives[aid], mentions.get(aid, [])))
 
     texts = sorted({p.text for _, article, _, _ in records for p in article.paragraphs})
-    vectors = dict(zip(texts, embedder.embed(texts, progress=(lambda n: progress(n, len(texts))) if progress else None)))
+    vectors = dict(zip(texts, embedder.embed(texts, progress=progress)))
     rows = {task: {"X": [], "Y": [], "langs": [], "groups": [], "keys": []} for task in ("narratives", "roles")}
     fine_narratives, fine_roles, articles, spans = [], [], {}, []
     for lang, article, (coarse, fine), mentions in records:
         group = f"{lang}:{article.id}"
         articles[group] = article
-        E = np.array([vectors[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, 384)
+        E = np.array([vectors[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
         r = rows["narratives"]
         r["X"].append(article_features(E)); r["Y"].append(coarse); fine_narratives.append(fine)
         r["langs"].append(lang); r["groups"].append(group); r["keys"].append(article.id)
-        located = semeval.locate_mentions(article.text, mentions, warn)
+        located = formats.locate_mentions(article.text, mentions)
         kept = [(m, span) for m, span in zip(mentions, located) if span is not None]
         if not kept:
             continue
@@ -100,11 +93,11 @@ def load_framing_data(data_dir: Path, embedder: Embedder, languages: Sequence[st
         r["X"].extend(mention_rows(article, E, [span for _, span in kept], embedder))
         for m, span in kept:
             r["Y"].append([m.role]); fine_roles.append(m.fine_roles); spans.append(span)
-            r["langs"].append(lang); r["groups"].append(group); r["keys"].append((m.article, m.start, m.end))
+            r["langs"].append(lang); r["groups"].append(group); r["keys"].append(m.key)
 
     def task(name: str, base: dict, labels: Sequence[str], Y: list) -> TaskData:
         return TaskData(name, labels, np.array(base["X"], dtype=np.float32).reshape(len(Y), -1),
-                        _one_hot(Y, labels), np.array(base["langs"]), np.array(base["groups"]), base["keys"])
+                        one_hot(Y, labels), np.array(base["langs"]), np.array(base["groups"]), base["keys"])
 
     n, r = rows["narratives"], rows["roles"]
     return FramingData(task("narratives", n, NARRATIVE_NAMES, n["Y"]),
@@ -130,8 +123,8 @@ def narrative_scores(data: FramingData, decisions: list, mask: np.ndarray | None
     def gold(task: TaskData):
         return {keys[i]: [task.labels[j] for j in np.flatnonzero(task.Y[i])] for i in idx}
 
-    return {"coarse_f1": evaluation.sample_f1(gold(data.narratives), {keys[i]: decisions[i][0] for i in idx}),
-            "fine_f1": evaluation.sample_f1(gold(data.subnarratives), {keys[i]: decisions[i][1] for i in idx})}
+    return {"coarse_f1": metrics.sample_f1(gold(data.narratives), {keys[i]: decisions[i][0] for i in idx}),
+            "fine_f1": metrics.sample_f1(gold(data.subnarratives), {keys[i]: decisions[i][1] for i in idx})}
 
 
 def choose_narrative_rule(data: FramingData, P: np.ndarray, Q: np.ndarray, passes: int = 2) -> NarrativeRule:
@@ -151,7 +144,7 @@ def choose_narrative_rule(data: FramingData, P: np.ndarray, Q: np.ndarray, passe
 
 
 def _per_language(data: TaskData, scores: Callable[[np.ndarray | None], dict]) -> dict[str, dict]:
-    out = {semeval.iso_language(lang): scores(data.langs == lang) for lang in sorted(set(data.langs))}
+    out = {iso_language(lang): scores(data.langs == lang) for lang in sorted(set(data.langs))}
     out["all"] = scores(None)
     return {lang: {k: round(v, 4) for k, v in s.items()} for lang, s in out.items()}
 
@@ -163,7 +156,7 @@ def _meta(task: TaskData, recipe: Recipe, features: str, command: str, **extra) 
         "estimator": recipe.describe(),
         "features": f"{EMBEDDING_MODEL} {features}",
         "cv_protocol": f"{FOLDS}-fold GroupKFold by article, seed {SEED}, official metric",
-        "trained_on": {semeval.iso_language(l): int((task.langs == l).sum()) for l in sorted(set(task.langs))},
+        "trained_on": {iso_language(l): int((task.langs == l).sum()) for l in sorted(set(task.langs))},
         "command": command,
     } | extra
 
@@ -205,7 +198,7 @@ def role_scores(data: FramingData, decisions: list, mask: np.ndarray | None = No
     roles, fine = data.roles, data.fine_roles
     gold = {roles.keys[i]: (roles.labels[int(roles.Y[i].argmax())],
                             [fine.labels[j] for j in np.flatnonzero(fine.Y[i])]) for i in idx}
-    scores = evaluation.entity_role_scores(gold, {roles.keys[i]: decisions[i] for i in idx})
+    scores = metrics.entity_role_scores(gold, {roles.keys[i]: decisions[i] for i in idx})
     return {k: v for k, v in scores.items() if k != "mentions"}
 
 

@@ -13,8 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from . import taxonomy
-from .pipeline import Analysis
+from .. import taxonomy
+from ..analysis import Analysis
+from ..document import segments
 
 #: One colour per technique group, shared by the terminal and the HTML views.
 GROUP_COLOURS = {
@@ -49,13 +50,6 @@ def entity_marks(analysis: Analysis) -> list[EntityMark]:
                   for e in analysis.entities for m in e.mentions)
 
 
-def segments(start: int, end: int, spans) -> list[tuple[int, int, list]]:
-    """Cut ``[start, end)`` at every span boundary: ``(a, b, spans covering [a, b))`` pieces."""
-    inside = [s for s in spans if s.start < end and s.end > start]
-    cuts = sorted({start, end, *(max(start, s.start) for s in inside), *(min(end, s.end) for s in inside)})
-    return [(a, b, [s for s in inside if s.start <= a and s.end >= b]) for a, b in zip(cuts, cuts[1:])]
-
-
 def _pieces(analysis: Analysis, start: int, end: int, marks: list[EntityMark]):
     """``(a, b, spans, entity)`` pieces of ``[start, end)``: the technique spans covering each
     piece and the entity mention covering it (or ``None``)."""
@@ -75,8 +69,9 @@ def report(analysis: Analysis, console: Console) -> None:
     genre = analysis.genre
     header = Table.grid(padding=(0, 2))
     header.add_row("[bold]Language[/]", analysis.language or "unknown")
-    header.add_row("[bold]Genre[/]", f"{genre['label']}  " + "  ".join(
-        f"[dim]{k} {_pct(v)}[/]" for k, v in sorted(genre["scores"].items(), key=lambda kv: -kv[1])))
+    if genre:
+        header.add_row("[bold]Genre[/]", f"{genre.label}  " + "  ".join(
+            f"[dim]{k} {_pct(v)}[/]" for k, v in sorted(genre.scores.items(), key=lambda kv: -kv[1])))
     header.add_row("[bold]Frames[/]", ", ".join(f"{taxonomy.label(f.label).title} {_pct(f.score)}"
                                                for f in analysis.frames) or "[dim]none above threshold[/]")
     console.print(Panel(header, title="spinscope", expand=False))
@@ -86,7 +81,7 @@ def report(analysis: Analysis, console: Console) -> None:
     for paragraph in analysis.paragraphs:
         line = Text(f"{paragraph.line:>3} ", style="dim")
         for a, b, covering, entity in _pieces(analysis, paragraph.start, paragraph.end, marks):
-            style = f"bold black on {technique_colour(covering[0].technique)}" if covering else "bold"
+            style = f"bold black on {technique_colour(covering[0].label)}" if covering else "bold"
             if entity:
                 style += f" underline {ROLE_COLOURS[entity.role]}"
             line.append(text[a:b], style=style if covering or entity else "")
@@ -164,10 +159,10 @@ def highlighted_html(analysis: Analysis) -> str:
                 piece = (f'<span class="entity" data-role="{e.role}" style="border-color:{ROLE_COLOURS[e.role]}" '
                          f'title="{html.escape(tip)}">{piece}</span>')
             if covering:
-                tip = "; ".join(f"{taxonomy.label(s.technique).title} ({_pct(s.score)}): "
-                                f"{taxonomy.label(s.technique).definition}" for s in covering)
-                names = " ".join(s.technique for s in covering)
-                piece = (f'<mark tabindex="0" style="background:{technique_colour(covering[0].technique)}" '
+                tip = "; ".join(f"{taxonomy.label(s.label).title} ({_pct(s.score)}): "
+                                f"{taxonomy.label(s.label).definition}" for s in covering)
+                names = " ".join(s.label for s in covering)
+                piece = (f'<mark tabindex="0" style="background:{technique_colour(covering[0].label)}" '
                          f'data-techniques="{html.escape(names)}" title="{html.escape(tip)}">{piece}</mark>')
             pieces.append(piece)
         tags = "".join(f'<span class="tag" style="background:{technique_colour(t.label)}" '
@@ -210,7 +205,8 @@ def legend_html() -> str:
 
 def to_html(analysis: Analysis) -> str:
     """One self-contained HTML page (no external assets) showing the analysis."""
-    title = analysis.text[analysis.title["start"]:analysis.title["end"]] if analysis.title else "Article"
+    title = analysis.title.text if analysis.title else "Article"
+    genre = analysis.genre
     # "<" escaped as \u003c keeps "</script>" in an article from closing the data block.
     data = json.dumps(analysis.to_dict(), ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
@@ -219,8 +215,8 @@ def to_html(analysis: Analysis) -> str:
 <title>spinscope: {html.escape(title)}</title><style>{_CSS}</style></head>
 <body><main>
 <h1>{html.escape(title)}</h1>
-<p class="meta">Language: <b>{html.escape(analysis.language or 'unknown')}</b> &middot; Genre: <b>{html.escape(analysis.genre['label'])}</b></p>
-<section aria-label="Genre scores"><h2>Genre</h2>{_bars(analysis.genre['scores'])}</section>
+<p class="meta">Language: <b>{html.escape(analysis.language or 'unknown')}</b> &middot; Genre: <b>{html.escape(genre.label if genre else 'not analysed')}</b></p>
+<section aria-label="Genre scores"><h2>Genre</h2>{_bars(genre.scores if genre else {})}</section>
 <section aria-label="Frame scores"><h2>Frames</h2>{_bars(analysis.frame_scores)}</section>
 {framing_html(analysis)}
 <section aria-label="Article"><h2>Persuasion techniques</h2>{legend_html()}

@@ -1,80 +1,31 @@
-"""Readers and writers of the official SemEval-2023 Task 3 file formats.
+"""Readers and writers of the official file formats of SemEval-2023 Task 3 and SemEval-2025
+Task 10 (where the files are: :mod:`spinscope.semeval.layout`).
 
-Layout of a data folder: ``DATA_DIR/LANG/SPLIT-articles-subtask-N/article{ID}.txt`` and
-``DATA_DIR/LANG/SPLIT-labels-subtask-N.txt`` (see the data README). Every reader reports a
-malformed line with its file and line number instead of dropping it.
+Every reader reports a malformed line with its file and line number instead of dropping it.
 """
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .document import Article
-from .taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
+from ..document import Article, Mention
+from ..errors import DataError
+from ..io.decoding import decode_bytes
+from ..taxonomy import (FINE_ROLES, FRAME_NAMES, GENRE_NAMES, NARRATIVE_NAMES, ROLE_NAMES, SUBNARRATIVE_NAMES,
+                        TECHNIQUE_NAMES, narrative_parent)
+from .layout import article_id
 
-#: SemEval language folder codes -> ISO 639-1 codes. Any other folder name is used as is.
-FOLDER_LANGUAGES = {"en": "en", "fr": "fr", "ge": "de", "it": "it", "po": "pl", "ru": "ru",
-                    "es": "es", "gr": "el", "ka": "ka", "bg": "bg", "hi": "hi", "pt": "pt"}
-SUBTASK = {"genre": 1, "frames": 2, "techniques": 3, "spans": 3}
-_ARTICLE_FILE = re.compile(r"article(.+)\.txt$")
+log = logging.getLogger(__name__)
 
-
-class DataError(ValueError):
-    """A data file or folder that does not follow the official layout."""
-
-
-def iso_language(folder: str) -> str:
-    return FOLDER_LANGUAGES.get(folder, folder)
-
-
-@dataclass(frozen=True)
-class Split:
-    """One ``DATA_DIR/LANG/SPLIT`` of a SemEval data folder."""
-
-    data_dir: Path
-    lang: str
-    split: str
-
-    @property
-    def root(self) -> Path:
-        return Path(self.data_dir) / self.lang
-
-    def articles_dir(self, subtask: int) -> Path:
-        """The articles folder of ``subtask``, falling back to another subtask's folder."""
-        for n in (subtask, *sorted({1, 2, 3} - {subtask})):
-            folder = self.root / f"{self.split}-articles-subtask-{n}"
-            if folder.is_dir():
-                return folder
-        raise DataError(
-            f"no {self.split}-articles-subtask-{{1,2,3}} folder in {self.root}: "
-            f"expected the SemEval layout DATA_DIR/LANG/{self.split}-articles-subtask-N/article<ID>.txt"
-        )
-
-    def labels_file(self, subtask: int) -> Path:
-        return self.root / f"{self.split}-labels-subtask-{subtask}.txt"
-
-    def template_file(self) -> Path:
-        return self.root / f"{self.split}-labels-subtask-3.template"
-
-    def spans_dir(self) -> Path:
-        return self.root / f"{self.split}-labels-subtask-3-spans"
-
-    def article_paths(self, subtask: int) -> list[Path]:
-        folder = self.articles_dir(subtask)
-        return sorted(p for p in folder.iterdir() if _ARTICLE_FILE.search(p.name))
-
-
-def article_id(path: Path | str) -> str:
-    match = _ARTICLE_FILE.search(Path(path).name)
-    return match.group(1) if match else Path(path).stem
+#: A span of an official span file or prediction: ``(article id, technique, start, end)``, end exclusive.
+SpanRow = tuple[str, str, int, int]
 
 
 def read_article(path: Path | str, language: str | None = None) -> Article:
     """Read an article file exactly (no newline translation), so span offsets stay valid."""
-    from .ingest import decode_bytes
-
     text = decode_bytes(Path(path).read_bytes(), source=str(path))
     return Article(text, id=article_id(path), language=language)
 
@@ -144,7 +95,7 @@ def _int(value: str, where: str) -> int:
         raise DataError(f"{where}: expected an integer, got {value!r}") from None
 
 
-def read_spans(path: Path, text_lengths: Mapping[str, int] | None = None) -> list[tuple[str, str, int, int]]:
+def read_spans(path: Path, text_lengths: Mapping[str, int] | None = None) -> list[SpanRow]:
     """Spans ``(id, technique, start, end)`` of one span file, checked against the article lengths."""
     spans = []
     for number, fields in _rows(path, 4):
@@ -161,7 +112,7 @@ def read_spans(path: Path, text_lengths: Mapping[str, int] | None = None) -> lis
     return spans
 
 
-def read_span_folder(folder: Path, text_lengths: Mapping[str, int] | None = None) -> list[tuple[str, str, int, int]]:
+def read_span_folder(folder: Path, text_lengths: Mapping[str, int] | None = None) -> list[SpanRow]:
     if not folder.is_dir():
         raise DataError(f"missing span folder {folder}")
     return [span for path in sorted(folder.glob("*.txt")) for span in read_spans(path, text_lengths)]
@@ -179,7 +130,7 @@ def write_techniques(path: Path, predictions: Iterable[tuple[str, int, Sequence[
     _write(path, (f"{aid}\t{line}\t{','.join(labels)}" for aid, line, labels in predictions))
 
 
-def write_spans(path: Path, spans: Iterable[tuple[str, str, int, int]]) -> None:
+def write_spans(path: Path, spans: Iterable[SpanRow]) -> None:
     _write(path, (f"{aid}\t{technique}\t{start}\t{end}" for aid, technique, start, end in spans))
 
 
@@ -193,18 +144,8 @@ def _write(path: Path, lines: Iterable[str]) -> None:
 
 # --- SemEval-2025 Task 10: narratives (subtask 2) and entity roles (subtask 1) ---------------
 
-def documents_dir(split: Split) -> Path:
-    """``DATA_DIR/LANG/SPLIT-documents``: one article per file, the file name is its id."""
-    folder = split.root / f"{split.split}-documents"
-    if not folder.is_dir():
-        raise DataError(f"no {folder}: expected the SemEval-2025 layout DATA_DIR/LANG/{split.split}-documents/ID.txt")
-    return folder
-
-
 def read_document(path: Path | str, language: str | None = None) -> Article:
     """A SemEval-2025 document; its id is the file name with ``.txt``, as in the label files."""
-    from .ingest import decode_bytes
-
     return Article(decode_bytes(Path(path).read_bytes(), source=str(path)), id=Path(path).name, language=language)
 
 
@@ -218,8 +159,6 @@ def _semicolon_list(value: str, known: Sequence[str], what: str, where: str) -> 
 
 def read_narrative_labels(path: Path) -> dict[str, tuple[list[str], list[str]]]:
     """``{id: (narratives, sub-narratives)}``; unknown names and orphan sub-narratives are errors."""
-    from .taxonomy import NARRATIVE_NAMES, SUBNARRATIVE_NAMES, narrative_parent
-
     labels = {}
     for number, fields in _rows(path, 3):
         where = f"{path}:{number}"
@@ -233,40 +172,47 @@ def read_narrative_labels(path: Path) -> dict[str, tuple[list[str], list[str]]]:
 
 
 @dataclass(frozen=True)
-class Mention:
-    """An entity mention of a subtask-1 file: ``end`` is inclusive, as in the file."""
+class EntityLabel:
+    """A row of a subtask-1 file: a mention in article ``article``, with its roles when known.
+
+    ``mention.end`` is exclusive, as everywhere in spinscope: the file's inclusive end is
+    converted when read and written. ``where`` is the row's ``file:line``.
+    """
 
     article: str
-    text: str
-    start: int
-    end: int
+    mention: Mention
     role: str | None = None
     fine_roles: tuple[str, ...] = ()
     where: str = ""
 
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """What the official scorer matches a prediction with: article id, start, end."""
+        return self.article, self.mention.start, self.mention.end
 
-def read_mentions(path: Path, roles: bool = True) -> list[Mention]:
-    """Mentions of a subtask-1 file; with ``roles=False`` only the first four columns are read."""
-    from .taxonomy import FINE_ROLES, ROLE_NAMES
 
-    main_of = {label.name: label.group for label in FINE_ROLES}
-    mentions = []
+_MAIN_ROLE = {label.name: label.group for label in FINE_ROLES}
+
+
+def read_entity_labels(path: Path, roles: bool = True) -> list[EntityLabel]:
+    """The rows of a subtask-1 file; with ``roles=False`` only the first four columns are read."""
+    rows = []
     for number, fields in _rows(path, 6 if roles else 4):
         where = f"{path}:{number}"
-        start, end = _int(fields[2], where), _int(fields[3], where)
-        if not 0 <= start <= end:
-            raise DataError(f"{where}: mention [{start}, {end}] is empty or reversed")
+        start, last = _int(fields[2], where), _int(fields[3], where)
+        if not 0 <= start <= last:
+            raise DataError(f"{where}: mention [{start}, {last}] is empty or reversed")
         role, fine = None, ()
         if roles:
             role, fine = fields[4].strip(), tuple(x.strip() for x in fields[5:] if x.strip())
             if role not in ROLE_NAMES:
                 raise DataError(f"{where}: unknown main role {role!r}")
             for name in fine:
-                if main_of.get(name) != role:
-                    raise DataError(f"{where}: {name!r} is not a fine role of {role}" if name in main_of
+                if _MAIN_ROLE.get(name) != role:
+                    raise DataError(f"{where}: {name!r} is not a fine role of {role}" if name in _MAIN_ROLE
                                     else f"{where}: unknown fine role {name!r}")
-        mentions.append(Mention(fields[0], fields[1], start, end, role, fine, where))
-    return mentions
+        rows.append(EntityLabel(fields[0], Mention(start, last + 1, fields[1]), role, fine, where))
+    return rows
 
 
 def locate_mention(text: str, mention: Mention) -> tuple[int, int] | None:
@@ -277,7 +223,7 @@ def locate_mention(text: str, mention: Mention) -> tuple[int, int] | None:
     a few are off by some characters. The exact place comes first, then the CRLF reading,
     then the occurrence of the mention's text nearest to its offset.
     """
-    start, stop = mention.start, mention.end + 1
+    start, stop = mention.start, mention.end
     if text[start:stop] == mention.text:
         return start, stop
     for shift in (text[:start].count("\n"), text[: start - text[:start].count("\n")].count("\n")):
@@ -290,25 +236,26 @@ def locate_mention(text: str, mention: Mention) -> tuple[int, int] | None:
     return best, best + len(mention.text)
 
 
-def locate_mentions(text: str, mentions: Sequence[Mention], warn: Callable[[str], None]
-                    ) -> list[tuple[int, int] | None]:
-    """:func:`locate_mention` for the mentions of one article, reporting with file and line each
-    mention found only by its text or not at all, and once the mentions read as CRLF-counted."""
+def locate_mentions(text: str, labels: Sequence[EntityLabel]) -> list[tuple[int, int] | None]:
+    """:func:`locate_mention` for the rows of one article. Logs a warning, with file and line,
+    for each mention found only by its text or not at all, and once for the mentions that
+    read as CRLF-counted."""
     out, crlf = [], []
-    for m in mentions:
+    for row in labels:
+        m = row.mention
         found = locate_mention(text, m)
         if found is None:
-            warn(f"{m.where}: mention {m.text!r} is not in {m.article}")
+            log.warning("%s: mention %r is not in %s", row.where, m.text, row.article)
         elif found[0] != m.start:
             if m.start - found[0] == text[:found[0]].count("\n"):
-                crlf.append(m)
+                crlf.append(row)
             else:
-                warn(f"{m.where}: offsets {m.start}-{m.end} do not hold {m.text!r}; "
-                     f"read at its nearest occurrence, {found[0]}")
+                log.warning("%s: offsets %d-%d do not hold %r; read at its nearest occurrence, %d",
+                            row.where, m.start, m.end - 1, m.text, found[0])
         out.append(found)
     if crlf:
-        warn(f"{crlf[0].where}: {len(crlf)} mention(s) of {crlf[0].article} count a \\r before each line break "
-             "(offsets of a CRLF copy); read accordingly")
+        log.warning("%s: %d mention(s) of %s count a \\r before each line break (offsets of a CRLF copy); "
+                    "read accordingly", crlf[0].where, len(crlf), crlf[0].article)
     return out
 
 
@@ -316,6 +263,7 @@ def write_narratives(path: Path, predictions: Iterable[tuple[str, Sequence[str],
     _write(path, (f"{aid}\t{';'.join(coarse)}\t{';'.join(fine)}" for aid, coarse, fine in predictions))
 
 
-def write_mentions(path: Path, mentions: Iterable[Mention]) -> None:
-    _write(path, ("\t".join([m.article, m.text, str(m.start), str(m.end), m.role or "", *m.fine_roles])
-                  for m in mentions))
+def write_entity_labels(path: Path, rows: Iterable[EntityLabel]) -> None:
+    """A subtask-1 file: one row per mention, its end inclusive as the format wants."""
+    _write(path, ("\t".join([r.article, r.mention.text, str(r.mention.start), str(r.mention.end - 1),
+                             r.role or "", *r.fine_roles]) for r in rows))

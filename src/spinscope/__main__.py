@@ -1,0 +1,4 @@
+"""``python -m spinscope``: the command line."""
+from .shells.cli import app
+
+app()

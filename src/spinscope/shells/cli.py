@@ -1,0 +1,334 @@
+"""The ``spinscope`` command line: a thin shell over the library."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.progress import TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from .. import __version__
+from .. import taxonomy as tx
+from ..corpus import export as export_corpus
+from ..corpus import run_batch, write_report
+from ..errors import InputError, SpinscopeError
+from ..io import load
+from ..pipeline import Analyzer
+from ..progress import Progress
+from ..semeval import official, split_of
+from ..training import train as train_models
+from . import api, render
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  help="See how a news article tries to persuade: genre, frames, persuasion techniques and spans, "
+                       "narratives and the roles it gives to named entities.")
+err = Console(stderr=True)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+class Task(str, Enum):
+    genre = "genre"
+    frames = "frames"
+    techniques = "techniques"
+    spans = "spans"
+    narratives = "narratives"
+    entities = "entities"
+
+
+@contextmanager
+def friendly_errors():
+    """Turn expected failures into one line on stderr and exit status 2, never a traceback."""
+    try:
+        yield
+    except (SpinscopeError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+class WarningPrinter(logging.Handler):
+    """Shows the library's warnings on stderr, one line each; after ``limit`` of them, only counts."""
+
+    def __init__(self, limit: int = 20):
+        super().__init__(logging.WARNING)
+        self.limit, self.count = limit, 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if self.count <= self.limit:
+            err.print(f"[yellow]warning:[/] {record.getMessage()}", highlight=False, soft_wrap=True)
+
+    def summary(self) -> None:
+        if self.count > self.limit:
+            err.print(f"[yellow]... and {self.count - self.limit} more warning(s)[/]")
+
+
+@contextmanager
+def warnings_shown(limit: int = 20):
+    """Print the library's warnings while the block runs."""
+    printer = WarningPrinter(limit)
+    logger = logging.getLogger("spinscope")
+    logger.addHandler(printer)
+    try:
+        yield
+    finally:
+        logger.removeHandler(printer)
+        printer.summary()
+
+
+class _RateColumn(ProgressColumn):
+    """Items per minute, averaged by rich over the last 30 seconds."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{60 * speed:,.0f}/min" if speed else "", style="progress.data.speed")
+
+
+@contextmanager
+def progress_bars(rate: bool = False) -> Iterator[Progress]:
+    """A :class:`~spinscope.progress.Progress` callback drawing one rich bar per stage."""
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               *([_RateColumn()] if rate else []), TimeElapsedColumn(), TimeRemainingColumn()]
+    bars: dict[str, TaskID] = {}
+    with RichProgress(*columns, console=err, transient=False) as display:
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = display.add_task(stage, total=total or None)
+            display.update(bars[stage], completed=done, total=total or None)
+
+        yield update
+
+
+ModelDir = Annotated[Optional[Path], typer.Option("--models", help="Folder of trained models (default: the shipped ones).")]
+Lang = Annotated[Optional[str], typer.Option("--lang", help="Language code (ISO 639-1, e.g. fr); detected when omitted.")]
+
+
+@app.command()
+def analyze(
+    source: Annotated[str, typer.Argument(help="A text or HTML file, an http(s) URL, or - for standard input.")],
+    lang: Lang = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="text: terminal report; json: the Analysis; html: one page.")] = Format.text,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of standard output.")] = None,
+    models: ModelDir = None,
+):
+    """Analyse one article: genre, frames, techniques per paragraph, highlighted spans, narratives, entity roles."""
+    with friendly_errors(), warnings_shown():
+        analysis = Analyzer(models).analyze(load(source, lang))
+        if format is Format.json:
+            result = json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        elif format is Format.html:
+            result = render.to_html(analysis)
+        elif output is None:
+            render.report(analysis, Console())
+            return
+        else:
+            console = Console(record=True, width=100, file=io.StringIO())
+            render.report(analysis, console)
+            result = console.export_text()
+        if output:
+            output.write_text(result, encoding="utf-8")
+            err.print(f"wrote {output}")
+        else:
+            sys.stdout.write(result)
+
+
+DataDir = Annotated[Path, typer.Argument(help="A SemEval data folder: DATA_DIR/LANG/SPLIT-articles-subtask-N/ "
+                                               "(2023: genre, frames, techniques, spans) or DATA_DIR/LANG/SPLIT-documents/ "
+                                               "(2025: narratives, entities).")]
+LangFolder = Annotated[str, typer.Option("--lang", help="Language folder of DATA_DIR (en, fr, ge, ... or any other).")]
+SplitName = Annotated[str, typer.Option("--split", help="Split prefix of the folders: train, dev, test.")]
+
+
+@app.command()
+def predict(
+    data_dir: DataDir,
+    lang: LangFolder,
+    split: SplitName,
+    task: Annotated[Task, typer.Option("--task", help="Which official file to write.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The prediction file to write.")],
+    models: ModelDir = None,
+):
+    """Write the official prediction file of one task for a SemEval split."""
+    with friendly_errors(), warnings_shown(), progress_bars() as progress:
+        official.predict(official.Job(split_of(data_dir, lang, split), task.value), output, models, progress)
+    err.print(f"wrote {output}")
+
+
+@app.command()
+def evaluate(
+    data_dir: DataDir,
+    lang: LangFolder,
+    split: SplitName,
+    task: Annotated[Optional[list[Task]], typer.Option("--task", help="Tasks to score (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    models: ModelDir = None,
+):
+    """Predict a labelled split and score it with the official metrics."""
+    with friendly_errors(), warnings_shown(), progress_bars() as progress:
+        result = official.evaluate(data_dir, lang, split, [t.value for t in task or []], models, progress)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"spinscope on {data_dir}/{lang} ({split})")
+    for column in ("task", "metric", "score", "precision", "recall", "CV (5-fold, this language)"):
+        table.add_column(column)
+    for task_name, metric, score, precision, recall, cv in result.rows():
+        table.add_row(task_name, metric, f"{score:.3f}", _fmt(precision), _fmt(recall), _fmt(cv))
+    Console().print(table)
+    if split == "train":
+        err.print("[dim]note: scores on the training split are in-sample; the CV column is the honest estimate.[/]")
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+@app.command()
+def train(
+    data_dirs: Annotated[list[Path], typer.Argument(help="SemEval-2023 Task 3 and/or SemEval-2025 Task 10 data "
+                                                         "folders (all their language folders are used).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the models to.")],
+    tasks: Annotated[Optional[list[Task]], typer.Option("--tasks", help="Tasks to train (default: all the data allows).")] = None,
+    languages: Annotated[Optional[list[str]], typer.Option("--lang", help="Train on these language folders only.")] = None,
+):
+    """Train the models with 5-fold CV by article; write them with their CV scores."""
+    command = "spinscope train " + " ".join(sys.argv[2:])
+    with friendly_errors(), warnings_shown(), progress_bars() as progress:
+        scores = train_models(data_dirs, output, [t.value for t in tasks or []], languages, command, progress)
+    for name, cv in scores.items():
+        err.print(f"[bold]{name}[/] CV: " + "  ".join(f"{k} {_scores(v)}" for k, v in cv.items()))
+    err.print(f"wrote {', '.join(scores) or 'nothing: no data for the chosen tasks'} to {output}")
+
+
+def _scores(value) -> str:
+    return " / ".join(f"{x:.3f}" for x in value.values()) if isinstance(value, dict) else f"{value:.3f}"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1 keeps it local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes; each loads the models once.")] = 1,
+    models: ModelDir = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="A corpus database (spinscope batch) to show at /corpus.")] = None,
+):
+    """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
+    with friendly_errors():
+        api.serve(host, port, workers, models, db)
+
+
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+Database = Annotated[Path, typer.Option("--db", help="The corpus database (SQLite; created when missing).")]
+ModelVersion = Annotated[Optional[str], typer.Option("--model-version", help="Only this model version (a prefix is enough; default: the latest used).")]
+
+
+@app.command()
+def batch(
+    input: Annotated[Path, typer.Argument(help="A folder of .txt/.html files, a .jsonl or .csv file with id and text "
+                                               "(optional: title, url, source, date, language), or a SemEval data folder.")],
+    db: Database,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (local), or workers of the local dask cluster.")] = 1,
+    engine: Annotated[Engine, typer.Option("--engine", help="local: processes on this machine; dask: a dask.distributed cluster.")] = Engine.local,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="A dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster of --workers).")] = None,
+    split: Annotated[Optional[str], typer.Option("--split", help="SemEval data folder only: read this split (train, dev, test).")] = None,
+    lang: Lang = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Analyse again the articles stored as failed.")] = False,
+    models: ModelDir = None,
+):
+    """Analyse a corpus into a database. Killed and rerun, it resumes: each article is stored once."""
+    try:
+        with friendly_errors(), warnings_shown(), progress_bars(rate=True) as progress:
+            if scheduler and engine is not Engine.dask:
+                raise InputError("--scheduler needs --engine dask")
+            result = run_batch(input, db, workers=workers, engine=engine.value, scheduler=scheduler, model_dir=models,
+                               split=split, lang=lang, retry_failed=retry_failed, progress=progress)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted:[/] every article stored so far is kept; run the same command again to resume")
+        raise typer.Exit(130) from None
+    err.print(f"{db}: {result.analysed} analysed, {result.failed} failed (stored with their reason), "
+              f"{result.skipped} already stored or repeated, {len(result.problems)} input problem(s); "
+              f"model version {result.model_version}; {result.per_minute:,.1f} articles/min", highlight=False)
+
+
+@app.command()
+def export(
+    db: Database,
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv: one row per article; jsonl and parquet add the full analysis.")] = ExportFormat.csv,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The file to write (default: the database's name with the format's suffix).")] = None,
+    model_version: ModelVersion = None,
+):
+    """Export a corpus database: one row per analysed article."""
+    output = output or db.with_suffix(f".{format.value}")
+    with friendly_errors():
+        rows = export_corpus(db, output, format.value, model_version)
+    err.print(f"wrote {rows} row(s) to {output}")
+
+
+@app.command()
+def report(
+    db: Database,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
+    model_version: ModelVersion = None,
+):
+    """Write a self-contained HTML report of a corpus: techniques, sources, time, frames, genres, spans."""
+    with friendly_errors():
+        summary = write_report(db, output, model_version)["summary"]
+    err.print(f"wrote {output} ({summary['analysed']} articles, model version {summary['model_version']})")
+
+
+@app.command()
+def taxonomy(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """List the labels spinscope uses, with their definitions."""
+    if as_json:
+        print(json.dumps(tx.as_dict(), indent=2, ensure_ascii=False))
+        return
+    for title, labels in (("Genres", tx.GENRES), ("Frames", tx.FRAMES), ("Techniques", tx.TECHNIQUES),
+                          ("Narratives", tx.NARRATIVES), ("Sub-narratives (group: their narrative)", tx.SUBNARRATIVES),
+                          ("Entity roles", tx.ROLES), ("Fine roles (group: their main role)", tx.FINE_ROLES)):
+        table = Table(title=title)
+        for column in ("name", "group", "definition"):
+            table.add_column(column)
+        for x in labels:
+            table.add_row(x.name, x.group, x.definition)
+        Console().print(table)
+
+
+def version_callback(value: bool):
+    if value:
+        print(f"spinscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True)] = False):
+    """spinscope: how does this article try to persuade?"""
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,90 @@
+"""Training: every shipped model from the SemEval training data, with 5-fold CV by article.
+
+``train(data_dirs, output)`` reproduces the shipped models (``spinscope train``). The parts:
+:mod:`~.estimators` (rows, recipes, folds), :mod:`~.techniques` (genre, frames, techniques),
+:mod:`~.spans` (the span tagger), :mod:`~.framing` (narratives, entity roles, mention finder).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import DataError
+from ..models.embeddings import Embedder, EmbeddingCache
+from ..progress import Counter, Progress
+from ..semeval.layout import TASKS_2023, TASKS_2025, is_2025_data
+from . import framing, spans, techniques
+from .estimators import FOLDS
+
+__all__ = ["train"]
+
+
+def train(data_dirs: Sequence[Path], output: Path, tasks: Sequence[str] | None = None,
+          languages: Sequence[str] | None = None, command: str | None = None,
+          progress: Progress | None = None) -> dict[str, dict]:
+    """Train ``tasks`` (default: all that the data allows) on SemEval-2023 and/or SemEval-2025
+    data folders and write the models to ``output``.
+
+    ``languages`` restricts training to those language folders; ``command`` is recorded in the
+    models as the way to reproduce them. Returns the cross-validation scores of each model
+    written, by name (``spans baseline``: the whole-paragraph baseline of the span tagger).
+    """
+    chosen = list(tasks or TASKS_2023 + TASKS_2025)
+    command = command or "spinscope train " + " ".join(map(str, data_dirs)) + f" --output {output}"
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    embedder = Embedder(EmbeddingCache())
+    scores: dict[str, dict] = {}
+    for data_dir in map(Path, data_dirs):
+        if not data_dir.is_dir():
+            raise DataError(f"no such data folder: {data_dir}")
+        if is_2025_data(data_dir):
+            todo = [t for t in chosen if t in TASKS_2025]
+            if todo:
+                scores |= _train_framing(data_dir, embedder, todo, languages, output, command, progress)
+        else:
+            todo = [t for t in chosen if t in TASKS_2023]
+            if todo:
+                scores |= _train_techniques(data_dir, embedder, todo, languages, output, command, progress)
+    return scores
+
+
+def _train_techniques(data_dir: Path, embedder: Embedder, chosen: list[str], languages, output: Path,
+                      command: str, progress: Progress | None) -> dict[str, dict]:
+    data = techniques.load_data(data_dir, embedder, languages, progress=progress)
+    scores, decisions = {}, {}
+    # The span tagger is cross-validated on the techniques model's out-of-fold labels.
+    for task in [t for t in ("genre", "frames", "techniques") if t in chosen or (t == "techniques" and "spans" in chosen)]:
+        counter = Counter(progress, f"{task}: {FOLDS}-fold CV + final fit", FOLDS + 1)
+        head, decisions[task] = techniques.train_task(data[task], techniques.RECIPES[task], command, counter.advance)
+        if task in chosen:
+            head.save(output, task)
+            scores[task] = head.meta["cv"]
+    if "spans" in chosen:
+        counter = Counter(progress, f"spans: {FOLDS}-fold CV + final fit", FOLDS + 1)
+        model = spans.train_spans(spans.load_span_data(data_dir, languages), decisions["techniques"], command,
+                                  counter.advance)
+        model.save(output)
+        scores["spans"] = model.meta["cv"]
+        scores["spans baseline"] = model.meta["cv_whole_paragraph_baseline"]
+    return scores
+
+
+def _train_framing(data_dir: Path, embedder: Embedder, chosen: list[str], languages, output: Path,
+                   command: str, progress: Progress | None) -> dict[str, dict]:
+    data = framing.load_framing_data(data_dir, embedder, languages, progress=progress)
+    scores = {}
+    if "narratives" in chosen:
+        counter = Counter(progress, f"narratives: 2 x {FOLDS}-fold CV + final fit", 2 * FOLDS)
+        for head in framing.train_narratives(data, command, counter.advance):
+            head.save(output, head.meta["task"])
+        scores["narratives"] = head.meta["cv"]
+    if "entities" in chosen:
+        counter = Counter(progress, f"entity roles: 2 x {FOLDS}-fold CV + final fit", 2 * FOLDS)
+        for head in framing.train_roles(data, command, counter.advance):
+            head.save(output, head.meta["task"])
+        scores["entity roles"] = head.meta["cv"]
+        finder, recall = framing.train_finder(data)
+        finder.save(output / "mentions.json", recall)
+        scores["mention recall"] = recall
+    return scores
