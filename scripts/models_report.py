@@ -1,10 +1,12 @@
 """Print the CV tables of docs/models.md from the shipped models' metadata.
 
     python scripts/models_report.py
+    python scripts/models_report.py --compare OLD_DIR NEW_DIR   # every CV score of two model folders
 """
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 TRAINED = Path(__file__).resolve().parents[1] / "src" / "spinscope" / "trained"
@@ -64,7 +66,29 @@ def framing() -> None:
                                                                       for x in FRAMING_LANGS + ["all"]]))
 
 
+#: (model file, key in its per-language CV, name shown) of every score compared.
+SCORES = [("genre", None, "genre macro-F1"), ("frames", None, "frames micro-F1"),
+          ("techniques", None, "techniques micro-F1"), ("spans", None, "spans F1"),
+          ("narratives", "coarse_f1", "narratives samples-F1 coarse"), ("narratives", "fine_f1", "narratives samples-F1 fine"),
+          ("roles", "main_role_accuracy", "entities main-role accuracy"),
+          ("roles", "exact_match_ratio", "entities fine-role exact match")]
+
+
+def compare(old: Path, new: Path) -> None:
+    """One row per score and language: the CV of the models in ``old``, in ``new``, the change."""
+    print("| score | language | old | new | change |")
+    print("|---|---|---|---|---|")
+    for name, key, shown in SCORES:
+        cv_old, cv_new = (json.loads((folder / f"{name}.json").read_text())["meta"]["cv"] for folder in (old, new))
+        for lang in [x for x in dict.fromkeys(LANGS + FRAMING_LANGS + ["all"]) if x in cv_old and x in cv_new]:
+            a, b = (cv[lang][key] if key else cv[lang] for cv in (cv_old, cv_new))
+            print(f"| {shown} | {lang} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
+
+
 if __name__ == "__main__":
-    main()
-    print()
-    framing()
+    if sys.argv[1:2] == ["--compare"]:
+        compare(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main()
+        print()
+        framing()

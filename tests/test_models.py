@@ -8,7 +8,9 @@ from sklearn.neural_network import MLPClassifier
 
 from spinscope.document import Article
 from spinscope.models import Head
-from spinscope.models.spans import SpanModel, decode, sentences, tokens
+from spinscope.taxonomy import TECHNIQUE_NAMES
+from spinscope.models.spans import N_FEATURES, SpanModel, decode, sentences, token_features, tokens
+from spinscope.training.spans import featurise
 
 
 @pytest.fixture
@@ -72,9 +74,6 @@ def test_decode_modes():
 
 
 def test_span_model_round_trip_and_agreement(tmp_path):
-    from spinscope.models.spans import N_FEATURES, featurise
-    from spinscope.taxonomy import TECHNIQUE_NAMES
-
     W = np.zeros((N_FEATURES, len(TECHNIQUE_NAMES)), dtype=np.float32)
     toks = tokens(TEXT)
     X = featurise(TEXT, toks)
@@ -94,3 +93,17 @@ def test_span_model_round_trip_and_agreement(tmp_path):
     # a language with its own decoders uses them: "xx" marks whole paragraphs
     whole = again.paragraph_spans(article.with_language("xx"), paragraph, [("Name_Calling-Labeling", 0.8)])
     assert [(s.start, s.end, s.text) for s in whole] == [(2, 2 + len(TEXT), TEXT)]
+
+
+def test_hashing_equals_scikit_learns_feature_hasher(semeval_dir):
+    """The span model was trained on FeatureHasher columns: ours must be the same, on real text."""
+    from sklearn.feature_extraction import FeatureHasher
+
+    hasher = FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False)
+    for path in sorted((semeval_dir / "ru" / "train-articles-subtask-3").glob("*.txt"))[:5] + \
+            sorted((semeval_dir / "ge" / "train-articles-subtask-3").glob("*.txt"))[:5]:
+        for paragraph in Article(path.read_text(encoding="utf-8")).paragraphs:
+            toks = tokens(paragraph.text)
+            if toks:
+                expected = hasher.transform(token_features(paragraph.text, toks))
+                assert (featurise(paragraph.text, toks) != expected).nnz == 0

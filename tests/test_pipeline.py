@@ -24,10 +24,12 @@ RANT = Article.from_parts(
 RATES = Article.from_parts(
     "Central bank raises interest rates by a quarter point",
     [
-        "The central bank raised its main interest rate by 0.25 percentage points on Thursday, to 4.5%, "
-        "the bank said in a statement.",
-        "The decision was expected by most economists, who said inflation had stayed above the 2% target "
-        "for a third quarter while wage growth slowed.",
+        "FRANKFURT, March 14 - The central bank raised its main interest rate by 0.25 percentage points on "
+        "Thursday, to 4.5%, the bank said in a statement.",
+        "The decision was expected by most economists polled by news agencies, who said inflation had stayed "
+        "above the 2% target for a third quarter while wage growth slowed.",
+        "\"Inflation remains too high,\" the bank's president told reporters at a news conference after the "
+        "meeting, adding that further increases had not been decided.",
         "Mortgage lenders said monthly repayments on a typical variable-rate loan would rise by about 30 euros.",
         "Shares of the largest banks rose slightly after the announcement, and the currency was little changed.",
     ],

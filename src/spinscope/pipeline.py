@@ -285,13 +285,17 @@ class Analyzer:
 
     ``disable`` names components not to load or run (see :data:`PIPE_NAMES`); ``embedder``
     replaces the default e5 embedder with its on-disk cache (``cache=False``: no cache).
+    The encoder starts loading in the background at once, unless ``preload`` is false (an
+    analyzer that only reports its models): then on the first text it embeds.
     """
 
     def __init__(self, model_dir: Path | str | None = None, embedder: Embedder | None = None,
-                 cache: bool = True, disable: Iterable[str] = ()):
+                 cache: bool = True, disable: Iterable[str] = (), preload: bool = True):
         disabled = _check_names(disable)
         self.model_dir = model_folder(model_dir, disabled)
         self.embedder = embedder or Embedder(EmbeddingCache() if cache else None)
+        if preload:
+            self.embedder.preload()  # the encoder loads while the models below do
         self.components: list[tuple[str, Component]] = [
             (name, factory(self.model_dir, self.embedder)) for name, factory in COMPONENTS.items()
             if name not in disabled]

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import InputError
 from ..io.decoding import check_text
+from ..pipeline import Analyzer
 from ..progress import Counter, Progress
 from .engines import ENGINES, Result, Task, run_dask, run_local, worker_analyzer
 from .readers import Problem, read_input
@@ -57,7 +58,9 @@ def analyse_records(records: list[ArticleRecord], db: Path | str, *, workers: in
     _check_engine(engine, workers)
     started = time.perf_counter()
     model_dir = str(model_dir) if model_dir else None
-    info = worker_analyzer(model_dir, cache).model_info
+    # The models' versions; this process analyses too only with one local worker.
+    in_process = engine == "local" and workers == 1
+    info = (worker_analyzer(model_dir, cache) if in_process else Analyzer(model_dir, preload=False)).model_info
     version = model_version(info)
     result = BatchResult(Path(db), version, inputs=len(records), problems=list(problems or []))
     with Store(db) as store:

@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from ..analysis import Analysis
 from ..document import Article
+from ..encoder.runtime import THREADS_VARIABLE
 from ..errors import BatchError
 from ..pipeline import Analyzer
 
@@ -49,7 +50,7 @@ def analyze_task(task: Task, model_dir: str | None = None, cache: bool = True) -
 def _init_worker(model_dir: str | None, cache: bool, threads: int) -> None:
     # Before the embedding engine loads: its OpenMP pool would otherwise take every core in
     # every worker, and N workers would fight over the same cores.
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ[THREADS_VARIABLE] = os.environ["OMP_NUM_THREADS"] = str(threads)
     worker_analyzer(model_dir, cache)
 
 
@@ -110,7 +111,7 @@ def run_dask(tasks: list[Task], on_result: Callable[[Result], None], workers: in
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR,
-                               env={"OMP_NUM_THREADS": str(threads_per_worker(workers))})
+                               env={name: str(threads_per_worker(workers)) for name in (THREADS_VARIABLE, "OMP_NUM_THREADS")})
         client = Client(cluster)
     try:
         try:

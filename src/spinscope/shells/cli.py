@@ -1,4 +1,9 @@
-"""The ``spinscope`` command line: a thin shell over the library."""
+"""The ``spinscope`` command line: a thin shell over the library.
+
+Each command parses its arguments, calls one library function and prints. The parts of the
+library only some commands use (the web app, corpus mode, training) are imported by those
+commands, so that ``spinscope analyze`` starts without them.
+"""
 from __future__ import annotations
 
 import io
@@ -21,15 +26,12 @@ from rich.text import Text
 
 from .. import __version__
 from .. import taxonomy as tx
-from ..corpus import export as export_corpus
-from ..corpus import run_batch, write_report
 from ..errors import InputError, SpinscopeError
 from ..io import load
 from ..pipeline import Analyzer
 from ..progress import Progress
 from ..semeval import official, split_of
-from ..training import train as train_models
-from . import api, render
+from . import render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
                   help="See how a news article tries to persuade: genre, frames, persuasion techniques and spans, "
@@ -208,6 +210,8 @@ def train(
     languages: Annotated[Optional[list[str]], typer.Option("--lang", help="Train on these language folders only.")] = None,
 ):
     """Train the models with 5-fold CV by article; write them with their CV scores."""
+    from ..training import train as train_models  # scikit-learn and the trainers: this command only
+
     command = "spinscope train " + " ".join(sys.argv[2:])
     with friendly_errors(), warnings_shown(), progress_bars() as progress:
         scores = train_models(data_dirs, output, [t.value for t in tasks or []], languages, command, progress)
@@ -229,6 +233,8 @@ def serve(
     db: Annotated[Optional[Path], typer.Option("--db", help="A corpus database (spinscope batch) to show at /corpus.")] = None,
 ):
     """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
+    from . import api  # FastAPI takes a sixth of a second to import: this command only
+
     with friendly_errors():
         api.serve(host, port, workers, models, db)
 
@@ -262,6 +268,8 @@ def batch(
     models: ModelDir = None,
 ):
     """Analyse a corpus into a database. Killed and rerun, it resumes: each article is stored once."""
+    from ..corpus import run_batch  # corpus mode (engines, store): its commands only
+
     try:
         with friendly_errors(), warnings_shown(), progress_bars(rate=True) as progress:
             if scheduler and engine is not Engine.dask:
@@ -284,6 +292,8 @@ def export(
     model_version: ModelVersion = None,
 ):
     """Export a corpus database: one row per analysed article."""
+    from ..corpus import export as export_corpus  # corpus mode: its commands only
+
     output = output or db.with_suffix(f".{format.value}")
     with friendly_errors():
         rows = export_corpus(db, output, format.value, model_version)
@@ -297,6 +307,8 @@ def report(
     model_version: ModelVersion = None,
 ):
     """Write a self-contained HTML report of a corpus: techniques, sources, time, frames, genres, spans."""
+    from ..corpus import write_report  # corpus mode (matplotlib charts): its commands only
+
     with friendly_errors():
         summary = write_report(db, output, model_version)["summary"]
     err.print(f"wrote {output} ({summary['analysed']} articles, model version {summary['model_version']})")

@@ -18,12 +18,21 @@ from scipy import sparse
 from .. import __version__
 from ..document import Article
 from ..models.heads import sigmoid
-from ..models.spans import POOLED, SpanModel, decode, featurise, tokens
+from ..models.spans import N_FEATURES, POOLED, SpanModel, decode, hashed_features, tokens
 from ..semeval import formats, metrics
 from ..semeval.formats import SpanRow
 from ..semeval.layout import Split, article_id, iso_language, training_languages
 from ..taxonomy import TECHNIQUE_NAMES
 from .estimators import FOLDS, SEED, folds
+
+def featurise(text: str, toks: list[tuple[int, int]]) -> sparse.csr_matrix:
+    """Sparse ``(len(toks), N_FEATURES)`` matrix of a paragraph's tokens: the count of each
+    hashed feature, as :class:`SpanModel` reads them."""
+    columns, starts = hashed_features(text, toks)
+    X = sparse.csr_matrix((np.ones(len(columns)), columns, starts), shape=(len(toks), N_FEATURES))
+    X.sum_duplicates()
+    return X
+
 
 class SpanParagraph(NamedTuple):
     lang: str
