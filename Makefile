@@ -31,7 +31,7 @@ test-fast: $(STAMP)
 screenshot: $(STAMP)
 	SPINSCOPE_SCREENSHOT=$(CURDIR)/docs/screenshot.png $(BIN)/pytest -q tests/test_browser.py -k highlights
 
-## Retrain the shipped models from ../shared/data (about 45 minutes on 2 cores with a cold cache).
+## Retrain the shipped models from ../shared/data (about 20 minutes on 2 cores with an empty embedding cache).
 train: $(STAMP)
 	$(BIN)/spinscope train ../shared/data/semeval2023 ../shared/data/semeval2025 --output src/spinscope/trained
 

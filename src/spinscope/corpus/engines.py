@@ -48,8 +48,8 @@ def analyze_task(task: Task, model_dir: str | None = None, cache: bool = True) -
 
 
 def _init_worker(model_dir: str | None, cache: bool, threads: int) -> None:
-    # Before the embedding engine loads: its OpenMP pool would otherwise take every core in
-    # every worker, and N workers would fight over the same cores.
+    # Before the encoder loads: its onnxruntime threads (and numpy's OpenMP ones) would
+    # otherwise take several cores in every worker, and N workers would fight over them.
     os.environ[THREADS_VARIABLE] = os.environ["OMP_NUM_THREADS"] = str(threads)
     worker_analyzer(model_dir, cache)
 
