@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from spinscope.encoder.runtime import usable_cores
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "semeval2023"
 
@@ -76,7 +78,7 @@ def main() -> None:
         print(json.dumps(one_run(engine, int(workers), paths)))
         return
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     print(f"{len(paths)} test articles from {len({p.parent.parent.name for p in paths})} languages, "
           f"{cores} cores, cold embeddings cache per run")
     results = []

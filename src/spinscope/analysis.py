@@ -150,10 +150,6 @@ class Analysis:
             models=data.get("models", {}),
         )
 
-    def techniques(self) -> list[str]:
-        """Every technique found in a paragraph, sorted."""
-        return sorted({t.label for p in self.paragraphs for t in p.techniques})
-
 
 def _scored(items: list[dict]) -> list[Scored]:
     return [Scored(x["label"], x["score"]) for x in items]

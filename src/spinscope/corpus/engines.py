@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from ..analysis import Analysis
 from ..document import Article
-from ..encoder.runtime import THREADS_VARIABLE
+from ..encoder.runtime import THREADS_VARIABLE, usable_cores
 from ..errors import BatchError
 from ..pipeline import Analyzer
 
@@ -25,6 +25,8 @@ IN_FLIGHT_PER_WORKER = 4
 #: What a worker returns: ``(content hash, the Analysis or None, the error or None)``.
 Result = tuple[str, Analysis | None, str | None]
 Task = tuple[str, str, str, str | None]  # (content hash, text, id, language)
+#: The environment variables that cap a worker's threads: the encoder's and numpy's OpenMP.
+THREAD_VARIABLES = (THREADS_VARIABLE, "OMP_NUM_THREADS")
 
 _ANALYZERS: dict = {}
 
@@ -50,7 +52,7 @@ def analyze_task(task: Task, model_dir: str | None = None, cache: bool = True) -
 def _init_worker(model_dir: str | None, cache: bool, threads: int) -> None:
     # Before the encoder loads: its onnxruntime threads (and numpy's OpenMP ones) would
     # otherwise take several cores in every worker, and N workers would fight over them.
-    os.environ[THREADS_VARIABLE] = os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     worker_analyzer(model_dir, cache)
 
 
@@ -60,11 +62,8 @@ def _warm_worker(model_dir: str | None, cache: bool) -> str:
 
 
 def threads_per_worker(workers: int) -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return max(1, cores // max(1, workers))
+    """The encoder threads of each of ``workers`` processes sharing this machine's cores."""
+    return max(1, usable_cores() // max(1, workers))
 
 
 def run_local(tasks: list[Task], on_result: Callable[[Result], None], workers: int = 1,
@@ -111,7 +110,7 @@ def run_dask(tasks: list[Task], on_result: Callable[[Result], None], workers: in
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR,
-                               env={name: str(threads_per_worker(workers)) for name in (THREADS_VARIABLE, "OMP_NUM_THREADS")})
+                               env=dict.fromkeys(THREAD_VARIABLES, str(threads_per_worker(workers))))
         client = Client(cluster)
     try:
         try:

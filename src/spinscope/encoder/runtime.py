@@ -58,6 +58,11 @@ class TokenStates:
         return self.offsets[:, 0] >= 0
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def default_threads() -> int:
     """``$SPINSCOPE_THREADS``, else the usable CPUs up to four."""
     configured = os.environ.get(THREADS_VARIABLE)
@@ -65,8 +70,7 @@ def default_threads() -> int:
         if not configured.isdigit() or int(configured) < 1:
             raise ValueError(f"{THREADS_VARIABLE} must be a positive integer, not {configured!r}")
         return int(configured)
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(usable, _MAX_DEFAULT_THREADS)
+    return min(usable_cores(), _MAX_DEFAULT_THREADS)
 
 
 def _release_freed_memory() -> None:

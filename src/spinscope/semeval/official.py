@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..analysis import Analysis
@@ -66,12 +67,15 @@ class Job:
             raise InputError(f"{self.article_path(aid)} is empty")
         return article
 
+    @cached_property
     def entity_labels(self) -> list[formats.EntityLabel]:
         """The mentions the entities task labels: the first four columns of the subtask-1 file."""
         return formats.read_entity_labels(self.split.labels_file(1), roles=False)
 
+    @cached_property
     def template(self) -> list[tuple[str, int]] | None:
-        """The ``(id, line)`` rows a techniques file must have; ``None`` for the other tasks."""
+        """The ``(id, line)`` rows a techniques file must have; ``None`` for the other tasks.
+        Read once (a missing template is reported when it is first asked for)."""
         if self.task != "techniques":
             return None
         path = self.split.template_file()
@@ -80,11 +84,11 @@ class Job:
         return formats.read_template(path)
 
     def article_ids(self) -> list[str]:
-        template = self.template()
+        template = self.template
         if template is not None:
             return list(dict.fromkeys(aid for aid, _ in template))
         if self.task == "entities":
-            return list(dict.fromkeys(row.article for row in self.entity_labels()))
+            return list(dict.fromkeys(row.article for row in self.entity_labels))
         if self.is_2025:
             return sorted(p.name for p in self.split.documents_dir().glob("*.txt"))
         return [article_id(p) for p in self.split.article_paths(SUBTASK[self.task])]
@@ -132,7 +136,7 @@ def prediction_rows(analyzer: Analyzer, job: Job, progress: Progress | None = No
         yield from _entity_rows(analyzer, job, ids, unreadable, counter)
         return
     lines_of: dict[str, list[int]] = {}
-    for aid, line in job.template() or []:
+    for aid, line in job.template or []:
         lines_of.setdefault(aid, []).append(line)
     for aid, analysis in _analyses(analyzer, job, ids, unreadable, counter):
         if job.task == "techniques":
@@ -161,7 +165,7 @@ def _entity_rows(analyzer: Analyzer, job: Job, ids: list[str], unreadable: list[
     entities = analyzer.get_pipe("entities")
     assert isinstance(entities, EntitiesComponent)
     rows: dict[str, list[formats.EntityLabel]] = {}
-    for row in job.entity_labels():
+    for row in job.entity_labels:
         rows.setdefault(row.article, []).append(row)
     for aid, article in _articles(job, ids, unreadable):
         given = rows[aid]
@@ -180,7 +184,7 @@ def _entity_rows(analyzer: Analyzer, job: Job, ids: list[str], unreadable: list[
 def predict(job: Job, output: Path, model_dir: Path | str | None = None, progress: Progress | None = None) -> int:
     """Write the official prediction file of ``job`` to ``output``; return the number of
     unreadable articles (logged, and written without labels)."""
-    job.template()  # fail early on a missing template
+    job.template  # noqa: B018 - read first: a missing template fails before any model loads
     analyzer = analyzer_for([job.task], model_dir)
     unreadable: list[Path] = []
     WRITERS[job.task](output, prediction_rows(analyzer, job, progress, unreadable))
