@@ -34,10 +34,25 @@ def main() -> None:
         if task in BEST:
             print(row(f"{task} | best published, XLM-R-large on GPU (dev)", BEST[task] + [None]))
         if task == "spans":
-            base = meta["cv_whole_paragraph_baseline"]
-            print(row("spans | whole-paragraph baseline, same CV", [base.get(x) for x in LANGS + ["all"]]))
-            print(row("spans | relative gain over it", [cv[x] / base[x] - 1 if base.get(x) else None
-                                                        for x in LANGS + ["all"]], "{:+.0%}"))
+            spans_rows(meta)
+
+
+def spans_rows(meta: dict) -> None:
+    """The span tagger's CV and leave-one-language-out rows, each against whole paragraphs."""
+    names = {"previous": "lexical scorer alone (the previous tagger)", "states": "token-state scorer alone",
+             "whole_paragraph": "whole-paragraph baseline"}
+    for protocol, title in (("cv", "CV"), ("lolo", "leave one language out")):
+        if protocol not in meta:
+            continue
+        base = meta[f"{protocol}_whole_paragraph"]
+        if protocol == "lolo":
+            print(row(f"spans | {title}: shipped setting", [meta["lolo"].get(x) for x in LANGS + ["all"]]))
+        for key, name in names.items():
+            values = meta[f"{protocol}_{key}"]
+            print(row(f"spans | {title}: {name}", [values.get(x) for x in LANGS + ["all"]]))
+        ours = meta[protocol]
+        print(row(f"spans | {title}: shipped over whole paragraphs", [
+            ours[x] / base[x] if base.get(x) else None for x in LANGS + ["all"]], "{:.2f}x"))
 
 
 #: SemEval-2025 Task 10 languages and the references quoted in the issue (official test set,
@@ -55,8 +70,11 @@ def framing() -> None:
     for task, metrics in FRAMING_METRICS.items():
         meta = json.loads((TRAINED / f"{task}.json").read_text())["meta"]
         for key, name, reference in metrics:
-            for label, cv in (("spinscope CV", meta["cv"]), ("most frequent label, same CV",
-                                                             meta["cv_baseline_most_frequent"])):
+            estimates = (("spinscope CV", "cv"), ("previous model, same CV", "cv_previous"),
+                         ("leave one language out", "lolo"), ("previous model, leave one language out",
+                                                              "lolo_previous"),
+                         ("most frequent label, same CV", "cv_baseline_most_frequent"))
+            for label, cv in ((label, meta[k]) for label, k in estimates if k in meta):
                 print(row(f"{name} | {label}", [cv[x][key] if x in cv else None for x in FRAMING_LANGS + ["all"]]))
             print(f"| {name} | best systems, official test (low end of range) | " + " | " * len(FRAMING_LANGS)
                   + f"{reference:.2f} |")

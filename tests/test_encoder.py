@@ -394,6 +394,16 @@ def test_token_states_of_a_long_text_come_from_overlapping_windows(encoder):
     assert cosines(pooled, encoder.embed([text]))[0] >= 0.99
 
 
+def test_encode_gives_embeddings_and_token_states_in_one_pass(encoder):
+    texts = [SENTENCES[0], "", long_text(30), SENTENCES[2]]
+    pooled, states = encoder.encode(texts)
+    assert pooled.shape == (4, 384)
+    assert cosines(pooled, encoder.embed(texts)).min() >= 0.999
+    for text_states, alone in zip(states, encoder.token_states(texts)):
+        assert np.array_equal(text_states.offsets, alone.offsets)
+        assert np.allclose(text_states.states, alone.states, atol=0.05)
+
+
 def test_state_windows_tile_the_tokens_keeping_central_ones():
     assert state_windows(300, 510, 128) == [(0, 0, 300)]
     for n_tokens in (511, 1000, 1530, 50_000):

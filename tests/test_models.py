@@ -7,7 +7,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
 from spinscope.document import Article
+from spinscope.encoder import TokenStates
 from spinscope.models import Head
+from spinscope.models.states import range_states
 from spinscope.taxonomy import TECHNIQUE_NAMES
 from spinscope.models.spans import N_FEATURES, SpanModel, decode, sentences, token_features, tokens
 from spinscope.training.spans import featurise
@@ -93,6 +95,52 @@ def test_span_model_round_trip_and_agreement(tmp_path):
     # a language with its own decoders uses them: "xx" marks whole paragraphs
     whole = again.paragraph_spans(article.with_language("xx"), paragraph, [("Name_Calling-Labeling", 0.8)])
     assert [(s.start, s.end, s.text) for s in whole] == [(2, 2 + len(TEXT), TEXT)]
+
+
+def encoded(text: str, dim: int = 4) -> TokenStates:
+    """Token states of ``text`` as the encoder lays them out: <s>, a prefix token, one token per
+    3 characters (the last ones empty, as a trailing space gives), </s>; token i's state is all i."""
+    pieces = [(a, min(a + 3, len(text))) for a in range(0, len(text), 3)] + [(len(text), len(text))]
+    offsets = np.array([(-1, -1), (-1, -1), *pieces, (-1, -1)], dtype=np.int32)
+    states = np.repeat(np.arange(len(offsets), dtype=np.float32)[:, None], dim, axis=1)
+    return TokenStates(np.zeros(len(offsets), np.int32), offsets, states)
+
+
+def test_range_states_average_the_tokens_a_range_overlaps():
+    text = "abcdefghij"  # tokens 2: abc, 3: def, 4: ghi, 5: j, 6: empty
+    states = encoded(text)
+    got = range_states(states, [(0, 3), (2, 4), (4, 5), (9, 10), (0, 10), (20, 25)])
+    assert got[:, 0].tolist() == [2.0, 2.5, 3.0, 5.0, 3.5, 3.5]  # past the text: the mean token
+    assert range_states(states, []).shape == (0, 4)
+    nothing = TokenStates(np.zeros(2, np.int32), np.full((2, 2), -1, np.int32), np.ones((2, 4), np.float32))
+    assert not range_states(nothing, [(0, 1)]).any()
+
+
+def test_span_model_mixes_state_and_lexical_scorers_by_language(tmp_path):
+    toks = tokens(TEXT)
+    W = np.zeros((N_FEATURES, len(TECHNIQUE_NAMES)), dtype=np.float32)
+    t = TECHNIQUE_NAMES.index("Doubt")
+    W[featurise(TEXT, toks)[2].indices, t] = 1.0  # lexical: "cowards"
+    state_W = np.zeros((4, len(TECHNIQUE_NAMES)), dtype=np.float32)
+    state_W[0, t] = 1.0  # states: the token's index, so the last words score highest
+    model = SpanModel(W, np.full(len(TECHNIQUE_NAMES), -3.0, np.float32),
+                      {"*": {name: ["runs", 0.5] for name in TECHNIQUE_NAMES}}, state_W=state_W,
+                      state_b=np.full(len(TECHNIQUE_NAMES), -12.0, np.float32), mix={"*": 1.0, "en": 0.0})
+    model.save(tmp_path)
+    again = SpanModel.load(tmp_path)
+    assert again.mix == model.mix and np.array_equal(again.state_W, state_W)
+    article = Article(f"T\n{TEXT}\n", language="de")
+    paragraph = article.paragraphs[1]
+    assert again.reads_states("de") and not again.reads_states("en")
+    by_states = again.paragraph_spans(article, paragraph, [("Doubt", 0.9)], encoded(TEXT))
+    # Words from character 30 on score at least .5 (token 12 on): one run to the paragraph's end.
+    assert [(s.start, s.end) for s in by_states] == [(paragraph.start + 28, paragraph.end)]
+    by_words = again.paragraph_spans(article.with_language("en"), paragraph, [("Doubt", 0.9)])
+    assert [s.text for s in by_words] == ["cowards"]
+    # A model saved before the state scorer existed reads words only.
+    old = SpanModel(W, model.b, model.decoders)
+    old.save(tmp_path, "old")
+    assert not SpanModel.load(tmp_path, "old").reads_states("de")
 
 
 def test_hashing_equals_scikit_learns_feature_hasher(semeval_dir):

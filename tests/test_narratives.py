@@ -141,6 +141,11 @@ def test_role_rule_keeps_fine_roles_under_the_main_role():
     q[fine.index("Deceiver")] = 0.65
     assert RoleRule(extra=0.6).decide(roles, p, fine, q) == ("Antagonist", ["Deceiver"])
     assert RoleRule(extra=0.3).decide(roles, p, fine, q) == ("Antagonist", ["Deceiver", "Tyrant"])
+    # The fine-role model's mass as evidence: .9 of 1.0 on Innocent, .1 on Antagonist.
+    q = np.zeros(len(fine))
+    q[fine.index("Victim")], q[fine.index("Deceiver")] = 0.9, 0.1
+    assert RoleRule(fine_weight=0.5).decide(roles, p, fine, q)[0] == "Antagonist"  # .75 against .55
+    assert RoleRule(fine_weight=1.0).decide(roles, p, fine, q) == ("Innocent", ["Victim"])  # .8 against 1.0
 
 
 def test_entity_role_metrics_by_hand():

@@ -8,6 +8,7 @@ import shutil
 
 from spinscope import Analysis, Article, taxonomy
 from spinscope.errors import ModelError
+from spinscope.models.embeddings import Embedder, EmbeddingCache
 from spinscope.pipeline import MODEL_DIR, PIPE_NAMES, Analyzer
 
 #: Articles written for these tests, each with an obvious answer.
@@ -32,6 +33,16 @@ RATES = Article.from_parts(
         "meeting, adding that further increases had not been decided.",
         "Mortgage lenders said monthly repayments on a typical variable-rate loan would rise by about 30 euros.",
         "Shares of the largest banks rose slightly after the announcement, and the currency was little changed.",
+    ],
+    language="en",
+)
+DAM = Article.from_parts(
+    "Minister Karlsson hides the truth about the Nordland dam",
+    [
+        "Minister Erik Karlsson has lied to the people of Nordland for years about the cracks in the dam.",
+        "Engineers warned Karlsson in 2019, yet the ministry paid Vantor Energy to keep the reports secret.",
+        "Families in Nordland now live below a wall of water that could break at any moment.",
+        "Vantor Energy says the dam is safe. Nordland has heard that before.",
     ],
     language="en",
 )
@@ -84,6 +95,23 @@ def test_pipeline_components_can_be_disabled_and_pipe_batches():
         Analyzer(disable=["sentiment"])
     one_by_one = [lean.analyze(a).to_dict() for a in (RANT, RATES, TROOPS)]
     assert [a.to_dict() for a in lean.pipe([RANT, RATES, TROOPS], batch_size=2)] == one_by_one
+
+
+def test_token_states_come_with_the_embeddings_in_one_pass_per_article(tmp_path, monkeypatch):
+    """Each article is encoded once, embeddings and token states together, and its analysis
+    does not depend on the cache or on the other articles of a batch."""
+    embedder = Embedder(EmbeddingCache(tmp_path / "cache.sqlite"))
+    analyzer = Analyzer(embedder=embedder, disable=["narratives"])
+    calls = []
+    for method in ("encode", "token_states"):
+        original = getattr(embedder, method)
+        monkeypatch.setattr(embedder, method, lambda texts, _f=original, _m=method: calls.append(_m) or _f(texts))
+    rant, dam = analyzer.pipe([RANT, DAM])  # nothing cached
+    assert calls == ["encode", "encode"]
+    assert rant.spans and "Nordland" in {e.name for e in dam.entities}
+    assert analyzer.analyze(DAM).to_dict() == dam.to_dict()  # embeddings cached now
+    assert analyzer.analyze(RANT).to_dict() == rant.to_dict()
+    assert calls == ["encode"] * 4
 
 
 def test_a_missing_model_file_is_an_error_naming_it(tmp_path):

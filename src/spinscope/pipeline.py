@@ -31,12 +31,14 @@ import numpy as np
 
 from .analysis import Analysis, Entity, Genre, Narrative, ParagraphLabels, Scored
 from .document import Article
+from .encoder import TokenStates
 from .errors import ModelError
 from .models.embeddings import Embedder, EmbeddingCache, article_features, mention_rows, paragraph_features
 from .models.entities import MentionFinder, group_names
 from .models.heads import Head
 from .models.narratives import NarrativeRule, RoleRule
 from .models.spans import SpanModel
+from .models.states import mention_states
 from .taxonomy import narrative_parent
 
 MODEL_DIR = Path(__file__).parent / "trained"
@@ -53,14 +55,29 @@ def _round(x: float) -> float:
 @dataclass
 class Doc:
     """What a component reads and writes: the article, its paragraph embeddings
-    ``(len(article.paragraphs), 384)`` and the analysis being filled."""
+    ``(len(article.paragraphs), 384)``, the encoder's token states of its paragraphs (on
+    demand, see :meth:`token_states`) and the analysis being filled."""
 
     article: Article
     embeddings: np.ndarray
+    embedder: Embedder
+    #: Token states of the paragraphs encoded so far, by paragraph index.
+    states: dict[int, TokenStates] = field(default_factory=dict)
     analysis: Analysis = field(init=False)
 
     def __post_init__(self):
         self.analysis = Analysis(self.article)
+
+    def token_states(self, indices: Iterable[int]) -> list[TokenStates]:
+        """The token states of the paragraphs at ``indices``.
+
+        The first call encodes every paragraph of the article in one pass: activations are
+        quantised per batch, so states read from a pass over other paragraphs would differ
+        slightly, and the analysis of an article must not depend on what was needed or cached.
+        """
+        if len(self.states) < len(self.article.paragraphs):
+            self.states = dict(enumerate(self.embedder.token_states([p.text for p in self.article.paragraphs])))
+        return [self.states[i] for i in indices]
 
     @cached_property
     def article_row(self) -> np.ndarray:
@@ -75,6 +92,8 @@ class Component:
     name: ClassVar[str]
     files: ClassVar[tuple[str, ...]]
     requires: ClassVar[tuple[str, ...]] = ()
+    #: Whether it reads the encoder's token states of paragraphs (:meth:`Doc.token_states`).
+    reads_states: ClassVar[bool] = False
 
     def __call__(self, doc: Doc) -> None:
         raise NotImplementedError
@@ -90,6 +109,9 @@ def _meta_info(meta: dict, keys: Sequence[str]) -> dict:
 
 
 _HEAD_INFO = ("version", "estimator", "features", "threshold", "cv")
+#: Held-out scores of the models that also record those of the model they replaced and
+#: leave-one-language-out ones (see :data:`spinscope.semeval.official.ESTIMATES`).
+_HELD_OUT = ("cv", "cv_previous", "lolo", "lolo_previous")
 
 
 class HeadComponent(Component):
@@ -134,20 +156,27 @@ class SpansComponent(Component):
     """Marks, in every paragraph, the words that carry each of its techniques."""
 
     name, files, requires = "spans", ("spans.json", "spans.npz"), ("techniques",)
+    reads_states = True
 
     def __init__(self, folder: Path, embedder: Embedder):
         self.model = SpanModel.load(folder)
 
     def __call__(self, doc: Doc) -> None:
-        article = doc.article
-        spans = [span for labels, paragraph in zip(doc.analysis.paragraphs, article.paragraphs)
-                 for span in self.model.paragraph_spans(article, paragraph,
-                                                        [(t.label, t.score) for t in labels.techniques])]
+        article, labels = doc.article, doc.analysis.paragraphs
+        labelled = [i for i, paragraph_labels in enumerate(labels) if paragraph_labels.techniques]
+        if self.model.reads_states(article.language):
+            encoded = doc.token_states(labelled)
+        else:
+            encoded = [None] * len(labelled)
+        spans = []
+        for i, states in zip(labelled, encoded):
+            techniques = [(t.label, t.score) for t in labels[i].techniques]
+            spans += self.model.paragraph_spans(article, article.paragraphs[i], techniques, states)
         doc.analysis.spans = sorted(spans, key=lambda s: (s.start, s.end, s.label))
 
     @property
     def info(self) -> dict[str, dict]:
-        return {"spans": _meta_info(self.model.meta, ("version", "estimator", "cv"))}
+        return {"spans": _meta_info(self.model.meta, ("version", "estimator") + _HELD_OUT)}
 
 
 _FRAMING_INFO = ("version", "estimator", "features", "rule", "cv")
@@ -181,6 +210,7 @@ class EntitiesComponent(Component):
     """Finds the named entities of an article and reads the role it gives each of them."""
 
     name, files = "entities", ("mentions.json", "roles.json", "roles.npz", "fine_roles.json", "fine_roles.npz")
+    reads_states = True
 
     def __init__(self, folder: Path, embedder: Embedder):
         self.finder = MentionFinder.load(folder / "mentions.json")
@@ -188,11 +218,11 @@ class EntitiesComponent(Component):
         self.rule = RoleRule(**self.roles.meta["rule"])
         self.embedder = embedder
 
-    def mention_roles(self, article: Article, embeddings: np.ndarray, spans: Sequence[tuple[int, int]]
-                      ) -> tuple[np.ndarray, np.ndarray]:
+    def mention_roles(self, doc: Doc, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Main-role and fine-role probabilities of the mentions at ``spans`` ``[start, end)`` of
-        ``article``, given its paragraph embeddings."""
-        X = mention_rows(article, embeddings, spans, self.embedder)
+        the document's article."""
+        in_context = mention_states(doc.article, spans, doc.token_states)
+        X = mention_rows(doc.article, doc.embeddings, spans, self.embedder, in_context)
         return self.roles.predict_proba(X), self.fine_roles.predict_proba(X)
 
     def decide(self, P: np.ndarray, Q: np.ndarray) -> list[tuple[str, list[str]]]:
@@ -202,7 +232,7 @@ class EntitiesComponent(Component):
     def label_mentions(self, article: Article, embeddings: np.ndarray, spans: Sequence[tuple[int, int]]
                        ) -> list[tuple[str, list[str]]]:
         """``(main role, fine roles)`` of the given mentions, each read on its own."""
-        return self.decide(*self.mention_roles(article, embeddings, spans))
+        return self.decide(*self.mention_roles(Doc(article, embeddings, self.embedder), spans))
 
     def __call__(self, doc: Doc) -> None:
         article = doc.article
@@ -213,7 +243,7 @@ class EntitiesComponent(Component):
         if not names:
             return
         read = [(name, span) for name in names for span in _spread(by_name[name], MENTIONS_PER_ENTITY)]
-        P, Q = self.mention_roles(article, doc.embeddings, [span for _, span in read])
+        P, Q = self.mention_roles(doc, [span for _, span in read])
         entities = []
         for name in names:
             rows = [i for i, (n, _) in enumerate(read) if n == name]
@@ -244,7 +274,7 @@ class EntitiesComponent(Component):
 
     @property
     def info(self) -> dict[str, dict]:
-        return {"roles": _meta_info(self.roles.meta, _FRAMING_INFO),
+        return {"roles": _meta_info(self.roles.meta, _FRAMING_INFO + _HELD_OUT[1:]),
                 "fine_roles": _meta_info(self.fine_roles.meta, _FRAMING_INFO)}
 
 
@@ -320,19 +350,30 @@ class Analyzer:
         return self.embedder.embed([p.text for p in article.paragraphs])
 
     def analyze(self, article: Article) -> Analysis:
-        return self.analyze_embedded(article, self.embed(article))
+        return next(self.pipe([article]))
 
-    def analyze_embedded(self, article: Article, embeddings: np.ndarray) -> Analysis:
-        """Analyse ``article`` given its paragraph embeddings ``(len(article.paragraphs), 384)``."""
-        doc = Doc(article, embeddings)
+    def analyze_embedded(self, article: Article, embeddings: np.ndarray,
+                         states: Sequence[TokenStates] | None = None) -> Analysis:
+        """Analyse ``article`` given its paragraph embeddings ``(len(article.paragraphs), 384)``
+        (and their token states, else encoded when a component needs them)."""
+        doc = Doc(article, embeddings, self.embedder, dict(enumerate(states)) if states is not None else {})
         for _, component in self.components:
             component(doc)
         doc.analysis.models = self.model_info
         return doc.analysis
 
     def pipe(self, articles: Iterable[Article], batch_size: int = 16) -> Iterator[Analysis]:
-        """Analyse ``articles`` in order, embedding the paragraphs of ``batch_size`` articles at once."""
+        """Analyse ``articles`` in order.
+
+        When a component reads token states, each article's paragraphs are encoded in one pass
+        that gives their embeddings and states together (see :meth:`Doc.token_states`); else
+        the paragraphs of ``batch_size`` articles are embedded at once.
+        """
         articles = iter(articles)
+        if any(component.reads_states for _, component in self.components):
+            for article in articles:
+                yield self.analyze_embedded(article, *self.embedder.encode([p.text for p in article.paragraphs]))
+            return
         while batch := list(islice(articles, batch_size)):
             vectors = self.embedder.embed([p.text for a in batch for p in a.paragraphs])
             start = 0

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from threadpoolctl import threadpool_limits
+
 from ..analysis import Analysis
 from ..document import Article
 from ..encoder.runtime import THREADS_VARIABLE, usable_cores
@@ -26,7 +28,7 @@ IN_FLIGHT_PER_WORKER = 4
 Result = tuple[str, Analysis | None, str | None]
 Task = tuple[str, str, str, str | None]  # (content hash, text, id, language)
 #: The environment variables that cap a worker's threads: the encoder's and numpy's OpenMP.
-THREAD_VARIABLES = (THREADS_VARIABLE, "OMP_NUM_THREADS")
+THREAD_VARIABLES = (THREADS_VARIABLE, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 _ANALYZERS: dict = {}
 
@@ -50,9 +52,12 @@ def analyze_task(task: Task, model_dir: str | None = None, cache: bool = True) -
 
 
 def _init_worker(model_dir: str | None, cache: bool, threads: int) -> None:
-    # Before the encoder loads: its onnxruntime threads (and numpy's OpenMP ones) would
+    # Before the encoder loads: its onnxruntime threads (and numpy's BLAS ones) would
     # otherwise take several cores in every worker, and N workers would fight over them.
     os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    # numpy is loaded already (the pipeline imports it), so its BLAS pool is limited in place:
+    # the token scorers' products are large enough for BLAS to start a thread per core.
+    threadpool_limits(threads)
     worker_analyzer(model_dir, cache)
 
 

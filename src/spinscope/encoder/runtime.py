@@ -177,6 +177,22 @@ class Encoder:
             for text_tokens, text_states in zip(tokens, states)
         ]
 
+    def encode(self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX,
+               batch_size: int = 16) -> tuple[np.ndarray, list[TokenStates]]:
+        """:meth:`embed` and :meth:`token_states` of ``texts`` in one pass over the layers.
+
+        A text of at most 510 tokens runs in one window, whose mean state is its embedding;
+        the rare longer text is run a second time in :meth:`embed`'s windows.
+        """
+        states = self.token_states(texts, prefix, batch_size)
+        means = np.array([s.states.mean(axis=0) for s in states], dtype=np.float32).reshape(len(texts), self.dim)
+        norms = np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-6)
+        pooled = means / norms
+        long = [i for i, s in enumerate(states) if len(s.ids) - 2 > self._window]
+        if long:
+            pooled[long] = self.embed([texts[i] for i in long], prefix, batch_size)
+        return pooled, states
+
     def _sequence(self, content: np.ndarray) -> np.ndarray:
         """``<s>`` + content ids + ``</s>``, int32."""
         vocabulary = self.model.vocabulary

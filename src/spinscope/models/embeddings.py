@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..document import Article
-from ..encoder import QUERY_PREFIX, Encoder
+from ..encoder import QUERY_PREFIX, Encoder, TokenStates
 from ..progress import Counter, Progress
 
 #: The encoder's id in the cache keys and in the models' metadata: vectors of another encoder
@@ -141,6 +141,38 @@ class Embedder:
             out[i] = found[k]
         return out
 
+    def token_states(self, texts: Sequence[str]) -> list[TokenStates]:
+        """The encoder's state of every token of ``texts`` (not cached: they are large), offsets
+        into each text; only its first ``MAX_EMBED_CHARS`` characters are read."""
+        return self.model.token_states([clip_for_states(t) for t in texts], prefix=QUERY_PREFIX)
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenStates]]:
+        """:meth:`embed` and :meth:`token_states` of ``texts`` from one encoder pass.
+
+        Embeddings already in the cache are taken from it, the others stored in it, so that a
+        text's embedding is the same whichever way it was first computed. (Activations are
+        quantised per batch: states and embeddings move slightly with a text's batch-mates.)
+        """
+        keys = [_key(normalise_for_embedding(t)) for t in texts]
+        found = self.cache.get_many(keys) if self.cache else {}
+        pooled, states = self.model.encode([clip_for_states(t) for t in texts], prefix=QUERY_PREFIX)
+        vectors = pooled.astype(np.float16).astype(np.float32)
+        new = {}
+        for i, (key, text) in enumerate(zip(keys, texts)):
+            if key in found:
+                vectors[i] = found[key]
+            elif len(text) <= MAX_EMBED_CHARS:  # a cut text is not what embed() would read
+                new[key] = vectors[i]
+        if self.cache and new:
+            self.cache.put_many(new.items())
+        return vectors, states
+
+
+def clip_for_states(text: str) -> str:
+    """The part of ``text`` whose token states are computed: its first ``MAX_EMBED_CHARS``
+    characters, trailing spaces dropped (they would add a token the embedding never sees)."""
+    return text[:MAX_EMBED_CHARS].rstrip()
+
 
 def paragraph_features(embeddings: np.ndarray) -> np.ndarray:
     """Per-paragraph feature rows from an article's paragraph embeddings ``(n, 384)``.
@@ -167,9 +199,10 @@ def article_features(embeddings: np.ndarray) -> np.ndarray:
 
 
 def mention_rows(article: Article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[int, int]],
-                 embedder: Embedder) -> np.ndarray:
-    """Feature rows ``(len(spans), 3 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
-    of ``article`` (given its paragraph embeddings): the embedding of the mention's text, of its
+                 embedder: Embedder, in_context: np.ndarray) -> np.ndarray:
+    """Feature rows ``(len(spans), 4 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
+    of ``article`` (given its paragraph embeddings): the mention in context (its token states
+    in its paragraph, ``in_context``), the embedding of the mention's text on its own, of its
     paragraph, and the article mean. Only the (short) mention texts are embedded anew."""
     names = embedder.embed([article.text[a:b] for a, b in spans]).reshape(len(spans), EMBEDDING_DIM)
     row_of = {p.start: i for i, p in enumerate(article.paragraphs)}
@@ -179,4 +212,4 @@ def mention_rows(article: Article, paragraph_vectors: np.ndarray, spans: Sequenc
         if p is not None:
             paragraphs[i] = paragraph_vectors[row_of[p.start]]
     mean = np.repeat(paragraph_vectors.mean(axis=0, keepdims=True), len(spans), axis=0)
-    return np.hstack([names, paragraphs, mean]).astype(np.float32)
+    return np.hstack([in_context.reshape(len(spans), EMBEDDING_DIM), names, paragraphs, mean]).astype(np.float32)

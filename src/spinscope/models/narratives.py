@@ -67,14 +67,28 @@ _MAIN_OF = {label.name: label.group for label in FINE_ROLES}
 
 @dataclass(frozen=True)
 class RoleRule:
-    """A mention's main role is the most probable one; its fine roles are the best fine role of
-    that main role plus any other of it whose probability reaches ``extra``."""
+    """A mention's main role is the one of highest ``p + fine_weight * f``, ``p`` the main-role
+    model's probability and ``f`` the share of the fine-role model's probability mass that
+    falls on that role's fine roles (the two models are fitted apart; each is evidence for the
+    main role). Its fine roles are the best fine role of that main role plus any other of it
+    whose probability reaches ``extra``."""
 
     extra: float = 0.6
+    fine_weight: float = 0.0
 
     def decide(self, role_labels: Sequence[str], role_p: np.ndarray, fine_labels: Sequence[str],
                fine_p: np.ndarray) -> tuple[str, list[str]]:
-        role = role_labels[int(np.argmax(role_p))]
+        evidence = np.asarray(role_p, dtype=np.float64)
+        if self.fine_weight:
+            mass = _children(tuple(role_labels), tuple(fine_labels)) @ np.asarray(fine_p, dtype=np.float64)
+            evidence = evidence + self.fine_weight * mass / max(float(mass.sum()), 1e-9)
+        role = role_labels[int(np.argmax(evidence))]
         kids = sorted(((float(p), label) for label, p in zip(fine_labels, fine_p) if _MAIN_OF[label] == role),
                       reverse=True)
         return role, [kids[0][1]] + [label for p, label in kids[1:] if p >= self.extra]
+
+
+@lru_cache(maxsize=8)
+def _children(role_labels: tuple[str, ...], fine_labels: tuple[str, ...]) -> np.ndarray:
+    """0/1 ``(len(role_labels), len(fine_labels))``: which fine roles belong to which main role."""
+    return np.array([[_MAIN_OF[f] == r for f in fine_labels] for r in role_labels], dtype=np.float64)

@@ -1,11 +1,14 @@
 """Technique spans: which words of a paragraph carry a technique the paragraph model found.
 
-A token tagger per technique scores every token of a paragraph labelled with that technique
-(hashed lexical features: the word, its affixes, its neighbours, its shape). Spans are the runs
-of tokens scoring at least the technique's threshold, joined across one-token gaps. A labelled
-paragraph with no token above threshold still gets its best-scoring run, so paragraph labels
-and spans always agree: every span's technique is among its paragraph's labels, and every
-paragraph label has at least one span.
+Two token scorers per technique read every word of a paragraph labelled with that technique:
+one on the encoder's state of the word in its paragraph (the mean of the encoder tokens it
+covers), one on hashed lexical features (the word, its affixes, its neighbours, its shape).
+Their logits are mixed with a weight chosen per training language by cross-validation (the
+state scorer alone for other languages: lexical features do not carry across languages).
+Spans are decoded from the word scores by each technique's decoder (:func:`decode`). A
+labelled paragraph with no word above threshold still gets its best-scoring run, so paragraph
+labels and spans always agree: every span's technique is among its paragraph's labels, and
+every paragraph label has at least one span.
 """
 from __future__ import annotations
 
@@ -18,8 +21,10 @@ import mmh3
 import numpy as np
 
 from ..document import Article, Paragraph, Span
+from ..encoder import TokenStates
 from ..taxonomy import TECHNIQUE_NAMES
 from .heads import read_model, sigmoid
+from .states import range_states
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 N_FEATURES = 2**17
@@ -77,11 +82,14 @@ def hashed_features(text: str, toks: list[tuple[int, int]]) -> tuple[np.ndarray,
 
 @dataclass
 class SpanModel:
-    """Per-technique token scorers ``sigmoid(X @ W[:, t] + b[t])`` and their decoders.
+    """Per-technique token scorers and their decoders.
 
-    ``X`` counts a token's hashed features; ``W`` is dense ``(N_FEATURES, n_techniques)``
-    float32 (12 MB), stored sparse. ``decoders[language][technique]`` is ``[mode, threshold]``
-    (see :func:`decode`); the ``"*"`` entry serves every language without its own.
+    A token's logit for technique ``t`` mixes ``X @ W[:, t] + b[t]`` (``X`` counts the token's
+    hashed features; ``W`` is dense ``(N_FEATURES, n_techniques)`` float32, 12 MB, stored
+    sparse) and ``H @ state_W[:, t] + state_b[t]`` (``H``: the token's encoder state) as
+    ``(1 - m) * lexical + m * state``, ``m = mix[language]``. ``decoders[language][technique]``
+    is ``[mode, threshold]`` (see :func:`decode`); the ``"*"`` entries of both serve every
+    language without its own.
     """
 
     W: np.ndarray
@@ -89,27 +97,49 @@ class SpanModel:
     decoders: dict[str, dict[str, list]]
     labels: list[str] = field(default_factory=lambda: list(TECHNIQUE_NAMES))
     meta: dict = field(default_factory=dict)
+    state_W: np.ndarray | None = None
+    state_b: np.ndarray | None = None
+    mix: dict[str, float] = field(default_factory=dict)
 
-    def token_scores(self, text: str, toks: list[tuple[int, int]], technique: str) -> np.ndarray:
-        """The score of each token of ``text`` for ``technique`` (0 to 1)."""
-        t = self.labels.index(technique)
-        columns, starts = hashed_features(text, toks)
-        return sigmoid(np.add.reduceat(self.W[columns, t].astype(np.float64), starts[:-1]) + self.b[t])
+    def reads_states(self, language: str | None) -> bool:
+        """Whether the scores of a ``language`` paragraph need its tokens' encoder states."""
+        return self.state_W is not None and self._mix(language) > 0
 
-    def paragraph_spans(self, article: Article, paragraph: Paragraph,
-                        techniques: list[tuple[str, float]]) -> list[Span]:
-        """The spans of ``techniques`` (the paragraph's labels with their scores) in ``paragraph``.
+    def _mix(self, language: str | None) -> float:
+        return float(self.mix.get(language or "", self.mix.get(POOLED, 0.0)))
+
+    def token_logits(self, text: str, toks: list[tuple[int, int]], states: np.ndarray | None,
+                     language: str | None) -> np.ndarray:
+        """The logit of each token of ``text`` for every technique, ``(len(toks), n_techniques)``;
+        ``states`` ``(len(toks), 384)`` are the tokens' encoder states (needed when
+        :meth:`reads_states`)."""
+        m = self._mix(language) if self.state_W is not None else 0.0
+        out = np.zeros((len(toks), len(self.labels)))
+        if m < 1:
+            columns, starts = hashed_features(text, toks)
+            out += (1 - m) * (np.add.reduceat(self.W[columns].astype(np.float64), starts[:-1]) + self.b)
+        if m > 0:
+            out += m * (states.astype(np.float64) @ self.state_W + self.state_b)
+        return out
+
+    def paragraph_spans(self, article: Article, paragraph: Paragraph, techniques: list[tuple[str, float]],
+                        encoded: TokenStates | None = None) -> list[Span]:
+        """The spans of ``techniques`` (the paragraph's labels with their scores) in ``paragraph``,
+        whose text the encoder read as ``encoded`` (needed when :meth:`reads_states`).
 
         A span's score is the paragraph score times the mean token score of the span.
         """
         text, offset = paragraph.text, paragraph.start
         toks = tokens(text)
-        if not toks:
+        if not toks or not techniques:
             return []
-        decoders = self.decoders.get(article.language or "", self.decoders[POOLED])
+        language = article.language
+        decoders = self.decoders.get(language or "", self.decoders[POOLED])
+        states = range_states(encoded, toks) if self.reads_states(language) else None
+        scores = sigmoid(self.token_logits(text, toks, states, language))
         out = []
         for technique, paragraph_score in techniques:
-            p = self.token_scores(text, toks, technique)
+            p = scores[:, self.labels.index(technique)]
             mode, threshold = decoders[technique]
             for i, j in decode(text, toks, p, mode, float(threshold)):
                 out.append(article.span(offset + toks[i][0], offset + toks[j - 1][1], technique,
@@ -120,12 +150,15 @@ class SpanModel:
         folder = Path(folder)
         # Hashed features never seen in training keep a zero weight: store the others, by column.
         rows = [np.flatnonzero(self.W[:, t]) for t in range(self.W.shape[1])]
+        states = {} if self.state_W is None else {"state_W": self.state_W.astype(np.float16),
+                                                   "state_b": self.state_b.astype(np.float32)}
         np.savez_compressed(folder / f"{name}.npz",
                             data=np.concatenate([self.W[r, t] for t, r in enumerate(rows)]).astype(np.float16),
                             indices=np.concatenate(rows).astype(np.int32),
                             indptr=np.cumsum([0] + [len(r) for r in rows]).astype(np.int32),
-                            b=self.b.astype(np.float32))
-        header = {"labels": self.labels, "decoders": self.decoders, "n_features": N_FEATURES, "meta": self.meta}
+                            b=self.b.astype(np.float32), **states)
+        header = {"labels": self.labels, "decoders": self.decoders, "mix": self.mix, "n_features": N_FEATURES,
+                  "meta": self.meta}
         (folder / f"{name}.json").write_text(json.dumps(header, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
@@ -135,7 +168,11 @@ class SpanModel:
         indptr = z["indptr"]
         for t in range(W.shape[1]):
             W[z["indices"][indptr[t]:indptr[t + 1]], t] = z["data"][indptr[t]:indptr[t + 1]]
-        return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}))
+        # Models trained before the state scorer have the lexical one only.
+        state_W = z["state_W"].astype(np.float32) if "state_W" in z else None
+        state_b = z.get("state_b")
+        return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}), state_W, state_b,
+                   header.get("mix", {}))
 
 
 _SENTENCE_END = re.compile(r"[.!?;:…]+")

@@ -222,27 +222,37 @@ def score(job: Job, rows: list) -> dict:
     return metrics.span_scores(formats.read_span_folder(split.spans_dir(), lengths), rows).as_dict()
 
 
+#: The held-out estimates a model may record, as (column, key in its metadata): cross-validation
+#: in the split's language, that of the model it replaced, and leave-one-language-out.
+ESTIMATES = (("CV", "cv"), ("CV before", "cv_previous"), ("LOLO", "lolo"), ("LOLO before", "lolo_previous"))
+
+
 @dataclass
 class Evaluation:
-    """Official scores of some tasks on one split, with the models' cross-validation scores."""
+    """Official scores of some tasks on one split, with the held-out estimates the models
+    recorded when they were trained (see :data:`ESTIMATES`)."""
 
     split: Split
     scores: dict[str, dict] = field(default_factory=dict)
-    cross_validation: dict[str, dict] = field(default_factory=dict)
+    estimates: dict[str, dict[str, dict]] = field(default_factory=dict)
 
-    def rows(self) -> list[tuple[str, str, float, float | None, float | None, float | None]]:
-        """``(task, metric, score, precision, recall, CV score in this language)`` per metric."""
+    def rows(self) -> list[tuple[str, str, float, float | None, float | None, dict[str, float | None]]]:
+        """``(task, metric, score, precision, recall, {column: estimate in this language})`` per metric."""
         out = []
         for task, s in self.scores.items():
-            cv = self.cross_validation.get(CV_MODEL.get(task, task), {}).get(self.split.language)
+            model = self.estimates.get(CV_MODEL.get(task, task), {})
             for name, key in METRICS[task]:
-                out.append((task, name, s[key], s.get("precision"), s.get("recall"),
-                            cv.get(key) if isinstance(cv, dict) else cv))
+                estimates = {}
+                for column, meta_key in ESTIMATES:
+                    value = (model.get(meta_key) or {}).get(self.split.language)
+                    estimates[column] = value.get(key) if isinstance(value, dict) else value
+                out.append((task, name, s[key], s.get("precision"), s.get("recall"), estimates))
         return out
 
     def to_dict(self) -> dict:
         return {"lang": self.split.lang, "split": self.split.split, "scores": self.scores,
-                "cross_validation": self.cross_validation}
+                "cross_validation": {name: e.get("cv") or {} for name, e in self.estimates.items()},
+                "estimates": self.estimates}
 
 
 def evaluate(data_dir: Path, lang: str, split: str, tasks: Iterable[str] | None = None,
@@ -251,8 +261,8 @@ def evaluate(data_dir: Path, lang: str, split: str, tasks: Iterable[str] | None 
     where = split_of(data_dir, lang, split)
     tasks = list(tasks or where.tasks())
     analyzer = analyzer_for(tasks, model_dir)
-    evaluation = Evaluation(where, cross_validation={name: info.get("cv") or {}
-                                                     for name, info in analyzer.model_info.items()})
+    evaluation = Evaluation(where, estimates={name: {key: info.get(key) for _, key in ESTIMATES if info.get(key)}
+                                              for name, info in analyzer.model_info.items()})
     unreadable: list[Path] = []
     for task in tasks:
         job = Job(where, task)

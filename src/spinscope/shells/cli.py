@@ -187,11 +187,17 @@ def evaluate(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"spinscope on {data_dir}/{lang} ({split})")
-    for column in ("task", "metric", "score", "precision", "recall", "CV (5-fold, this language)"):
+    rows = result.rows()
+    # Estimates no model of these tasks recorded get no column.
+    estimates = [column for column, _ in official.ESTIMATES if any(row[5][column] is not None for row in rows)]
+    table = Table(title=f"spinscope on {data_dir}/{lang} ({split})",
+                  caption="CV: 5-fold cross-validation on train, this language; LOLO: trained without this "
+                          "language; before: the model these replaced")
+    for column in ("task", "metric", "score", "precision", "recall", *estimates):
         table.add_column(column)
-    for task_name, metric, score, precision, recall, cv in result.rows():
-        table.add_row(task_name, metric, f"{score:.3f}", _fmt(precision), _fmt(recall), _fmt(cv))
+    for task_name, metric, score, precision, recall, held_out in rows:
+        table.add_row(task_name, metric, f"{score:.3f}", _fmt(precision), _fmt(recall),
+                      *(_fmt(held_out[column]) for column in estimates))
     Console().print(table)
     if split == "train":
         err.print("[dim]note: scores on the training split are in-sample; the CV column is the honest estimate.[/]")

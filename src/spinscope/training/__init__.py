@@ -14,7 +14,7 @@ from ..models.embeddings import Embedder, EmbeddingCache
 from ..progress import Counter, Progress
 from ..semeval.layout import TASKS_2023, TASKS_2025, is_2025_data
 from . import framing, spans, techniques
-from .estimators import FOLDS
+from .estimators import FOLDS, texts_range_states
 
 __all__ = ["train"]
 
@@ -61,12 +61,17 @@ def _train_techniques(data_dir: Path, embedder: Embedder, chosen: list[str], lan
             head.save(output, task)
             scores[task] = head.meta["cv"]
     if "spans" in chosen:
-        counter = Counter(progress, f"spans: {FOLDS}-fold CV + final fit", FOLDS + 1)
-        model = spans.train_spans(spans.load_span_data(data_dir, languages), decisions["techniques"], command,
-                                  counter.advance)
+        span_data = spans.load_span_data(data_dir, languages)
+        states = texts_range_states(embedder, [p.text for p in span_data.paragraphs],
+                                    [p.tokens for p in span_data.paragraphs], progress)
+        n_langs = len({p.lang for p in span_data.paragraphs})
+        counter = Counter(progress, f"spans: {FOLDS}-fold CV + leave-one-language-out + final fit",
+                          FOLDS + (n_langs if n_langs > 1 else 0) + 1)
+        model = spans.train_spans(span_data, states, decisions["techniques"], command, counter.advance)
         model.save(output)
         scores["spans"] = model.meta["cv"]
-        scores["spans baseline"] = model.meta["cv_whole_paragraph_baseline"]
+        scores["spans baseline"] = model.meta["cv_whole_paragraph"]
+        scores["spans, leave one language out"] = model.meta["lolo"]
     return scores
 
 
@@ -80,7 +85,8 @@ def _train_framing(data_dir: Path, embedder: Embedder, chosen: list[str], langua
             head.save(output, head.meta["task"])
         scores["narratives"] = head.meta["cv"]
     if "entities" in chosen:
-        counter = Counter(progress, f"entity roles: 2 x {FOLDS}-fold CV + final fit", 2 * FOLDS)
+        counter = Counter(progress, f"entity roles: 2 x ({FOLDS}-fold CV + leave-one-language-out), "
+                                   "previous and new features", 4 * FOLDS + 4 * len(set(data.roles.langs)))
         for head in framing.train_roles(data, command, counter.advance):
             head.save(output, head.meta["task"])
         scores["entity roles"] = head.meta["cv"]

@@ -4,12 +4,16 @@ Everything is deterministic: fixed seeds, sorted inputs, cached embeddings.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, default_cache_path
 from ..models.heads import Head
+from ..models.states import range_states
+from ..progress import Counter, Progress
 
 SEED = 0
 #: Tasks with exactly one label per row (softmax); the others are multi-label.
@@ -68,7 +72,9 @@ class Recipe:
 
 def fit(data: TaskData, recipe: Recipe, threshold: float | np.ndarray = 0.5, meta: dict | None = None) -> Head:
     """Fit ``recipe`` on all rows of ``data`` and return a :class:`Head`."""
-    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
+    from sklearn.linear_model import (
+        LogisticRegression,  # scikit-learn takes most of a second to import
+    )
     from sklearn.neural_network import MLPClassifier
 
     mean = data.X.mean(axis=0)
@@ -97,7 +103,9 @@ class _Linear:
 
 def _one_vs_rest(X: np.ndarray, Y: np.ndarray, recipe: Recipe) -> _Linear:
     """One logistic regression per label; a label never (or always) seen gets a constant."""
-    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
+    from sklearn.linear_model import (
+        LogisticRegression,  # scikit-learn takes most of a second to import
+    )
 
     coef = np.zeros((Y.shape[1], X.shape[1]), dtype=np.float32)
     intercept = np.zeros(Y.shape[1], dtype=np.float32)
@@ -113,7 +121,9 @@ def _one_vs_rest(X: np.ndarray, Y: np.ndarray, recipe: Recipe) -> _Linear:
 
 def folds(groups: np.ndarray) -> np.ndarray:
     """Fold number of each row: 5 folds grouped by article (``groups``), the same on every run."""
-    from sklearn.model_selection import GroupKFold  # scikit-learn takes most of a second to import
+    from sklearn.model_selection import (
+        GroupKFold,  # scikit-learn takes most of a second to import
+    )
 
     fold = np.zeros(len(groups), dtype=int)
     splitter = GroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
@@ -122,14 +132,52 @@ def folds(groups: np.ndarray) -> np.ndarray:
     return fold
 
 
-def out_of_fold(data: TaskData, recipe: Recipe, progress: Callable[[], None] | None = None) -> np.ndarray:
-    """Out-of-fold probabilities ``(n, len(labels))`` from 5-fold CV grouped by article."""
-    fold = folds(data.groups)
+def out_of_fold(data: TaskData, recipe: Recipe, progress: Callable[[], None] | None = None,
+                fold: np.ndarray | None = None) -> np.ndarray:
+    """Out-of-fold probabilities ``(n, len(labels))`` from 5-fold CV grouped by article, or
+    from the given ``fold`` of each row (``data.langs``: leave one language out)."""
+    fold = folds(data.groups) if fold is None else fold
     P = np.zeros(data.Y.shape, dtype=np.float32)
-    for k in range(FOLDS):
+    for k in np.unique(fold):
         head = fit(data.subset(fold != k), recipe)
         P[fold == k] = head.predict_proba(data.X[fold == k])
         if progress:
             progress()
     return P
 
+
+
+#: Paragraphs encoded per call when collecting token states for training.
+_STATES_CHUNK = 256
+
+
+def texts_range_states(embedder: Embedder, texts: Sequence[str], ranges: Sequence[Sequence[tuple[int, int]]],
+                       progress: Progress | None = None) -> np.ndarray:
+    """The token states of every range ``ranges[i]`` of ``texts[i]`` (see :func:`range_states`),
+    stacked in order: float16 ``(sum of len(ranges[i]), 384)``.
+
+    Token states are too large for the embedding cache; this result is kept whole in a file
+    next to it, named by a hash of the encoder, the texts and the ranges, so that training
+    again on the same data does not encode it again.
+    """
+    digest = hashlib.sha1(EMBEDDING_MODEL.encode())
+    for text, text_ranges in zip(texts, ranges):
+        digest.update(text.encode() + b"\0" + np.asarray(text_ranges, dtype=np.int64).tobytes() + b"\1")
+    path = default_cache_path().parent / f"states-{digest.hexdigest()}.npy"
+    if path.is_file():
+        return np.load(path)
+    rows = [np.zeros((len(r), EMBEDDING_DIM), dtype=np.float16) for r in ranges]
+    # Similar lengths together: the encoder pads a batch to its longest text.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    counter = Counter(progress, "token states", len(texts))
+    for start in range(0, len(order), _STATES_CHUNK):
+        chunk = order[start:start + _STATES_CHUNK]
+        for i, states in zip(chunk, embedder.token_states([texts[i] for i in chunk])):
+            if len(ranges[i]):
+                rows[i] = range_states(states, ranges[i]).astype(np.float16)
+        counter.advance(len(chunk))
+    out = np.concatenate(rows) if rows else np.zeros((0, EMBEDDING_DIM), dtype=np.float16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path.with_suffix(".tmp.npy"), out)
+    path.with_suffix(".tmp.npy").replace(path)
+    return out

@@ -18,11 +18,12 @@ from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, articl
 from ..models.entities import MentionFinder
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
+from ..models.states import by_paragraph
 from ..progress import Progress
 from ..semeval import formats, metrics
 from ..semeval.layout import Split, iso_language, training_languages
 from ..taxonomy import FINE_ROLE_NAMES, NARRATIVE_NAMES, ROLE_NAMES, SUBNARRATIVE_NAMES
-from .estimators import FOLDS, SEED, Recipe, TaskData, fit, folds, one_hot, out_of_fold
+from .estimators import FOLDS, SEED, Recipe, TaskData, fit, folds, one_hot, out_of_fold, texts_range_states
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,14 @@ log = logging.getLogger(__name__)
 RECIPES = {
     "narratives": Recipe(C=0.003),
     "subnarratives": Recipe(C=0.003),
-    "roles": Recipe(C=0.001),
-    "fine_roles": Recipe(C=0.003),
+    "roles": Recipe(hidden=(256,), alpha=10.0),
+    "fine_roles": Recipe(hidden=(256,), alpha=10.0),
 }
+#: The role models before they read token states (``cv_previous`` in their metadata), and
+#: what they saw: the mention's own embedding, its paragraph's and the article mean (the
+#: feature rows without their first block).
+PREVIOUS_ROLE_RECIPES = {"roles": Recipe(C=0.001), "fine_roles": Recipe(C=0.003)}
+PREVIOUS_ROLE_COLUMNS = slice(EMBEDDING_DIM, None)
 
 
 @dataclass
@@ -76,22 +82,26 @@ def load_framing_data(data_dir: Path, embedder: Embedder, languages: Sequence[st
 
     texts = sorted({p.text for _, article, _, _ in records for p in article.paragraphs})
     vectors = dict(zip(texts, embedder.embed(texts, progress=progress)))
+    kept = []
+    for _, article, _, mentions in records:
+        located = formats.locate_mentions(article.text, mentions)
+        kept.append([(m, span) for m, span in zip(mentions, located) if span is not None])
+    in_context = _mention_states([article for _, article, _, _ in records],
+                                 [[span for _, span in found] for found in kept], embedder, progress)
     rows = {task: {"X": [], "Y": [], "langs": [], "groups": [], "keys": []} for task in ("narratives", "roles")}
     fine_narratives, fine_roles, articles, spans = [], [], {}, []
-    for lang, article, (coarse, fine), mentions in records:
+    for (lang, article, (coarse, fine), _), found, states in zip(records, kept, in_context):
         group = f"{lang}:{article.id}"
         articles[group] = article
         E = np.array([vectors[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
         r = rows["narratives"]
         r["X"].append(article_features(E)); r["Y"].append(coarse); fine_narratives.append(fine)
         r["langs"].append(lang); r["groups"].append(group); r["keys"].append(article.id)
-        located = formats.locate_mentions(article.text, mentions)
-        kept = [(m, span) for m, span in zip(mentions, located) if span is not None]
-        if not kept:
+        if not found:
             continue
         r = rows["roles"]
-        r["X"].extend(mention_rows(article, E, [span for _, span in kept], embedder))
-        for m, span in kept:
+        r["X"].extend(mention_rows(article, E, [span for _, span in found], embedder, states))
+        for m, span in found:
             r["Y"].append([m.role]); fine_roles.append(m.fine_roles); spans.append(span)
             r["langs"].append(lang); r["groups"].append(group); r["keys"].append(m.key)
 
@@ -104,6 +114,25 @@ def load_framing_data(data_dir: Path, embedder: Embedder, languages: Sequence[st
                        task("subnarratives", n, SUBNARRATIVE_NAMES, fine_narratives),
                        task("roles", r, ROLE_NAMES, r["Y"]), task("fine_roles", r, FINE_ROLE_NAMES, fine_roles),
                        articles, spans)
+
+
+def _mention_states(articles: Sequence[Article], spans: Sequence[Sequence[tuple[int, int]]], embedder: Embedder,
+                    progress: Progress | None = None) -> list[np.ndarray]:
+    """The in-context state of each mention (:func:`~spinscope.models.states.mention_states`),
+    per article, from one batch of paragraph encodings."""
+    texts, ranges, owners = [], [], []  # per paragraph holding mentions: (article, mention rows)
+    for a, (article, article_spans) in enumerate(zip(articles, spans)):
+        for k, members in by_paragraph(article, article_spans).items():
+            texts.append(article.paragraphs[k].text)
+            ranges.append([span for _, span in members])
+            owners.append((a, [row for row, _ in members]))
+    flat = texts_range_states(embedder, texts, ranges, progress).astype(np.float32)
+    out = [np.zeros((len(article_spans), EMBEDDING_DIM), dtype=np.float32) for article_spans in spans]
+    start = 0
+    for a, rows in owners:
+        out[a][rows] = flat[start:start + len(rows)]
+        start += len(rows)
+    return out
 
 
 # --- narratives ------------------------------------------------------------------------------
@@ -202,20 +231,48 @@ def role_scores(data: FramingData, decisions: list, mask: np.ndarray | None = No
     return {k: v for k, v in scores.items() if k != "mentions"}
 
 
+#: Weights of the fine-role evidence in the main-role decision (see :class:`RoleRule`), tried by CV.
+FINE_WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _role_decisions_cv(data: FramingData, fold: np.ndarray | None = None, rule: RoleRule | None = None,
+                       progress: Callable[[], None] | None = None, previous: bool = False) -> tuple[list, RoleRule]:
+    """Held-out decisions of both role models, by CV (or by the given ``fold`` of each row),
+    with ``rule``, else the rule of highest main-role accuracy + exact match. ``previous``:
+    those of the models before token states (their recipes, columns and rules)."""
+    recipes = PREVIOUS_ROLE_RECIPES if previous else RECIPES
+    columns = PREVIOUS_ROLE_COLUMNS if previous else slice(None)
+    fine_weights = (0.0,) if previous else FINE_WEIGHT_GRID
+    roles, fine = (replace(task, X=task.X[:, columns]) for task in (data.roles, data.fine_roles))
+    P = out_of_fold(roles, recipes["roles"], progress, fold)
+    Q = out_of_fold(fine, recipes["fine_roles"], progress, fold)
+    if rule is None:
+        def score(r: RoleRule) -> float:
+            s = role_scores(data, role_decisions(data, P, Q, r))
+            return s["main_role_accuracy"] + s["exact_match_ratio"]
+
+        rule = max((RoleRule(float(x), w) for w in fine_weights
+                    for x in np.round(np.arange(0.3, 1.01, 0.05), 2)), key=score)
+    return role_decisions(data, P, Q, rule), rule
+
+
 def train_roles(data: FramingData, command: str, progress: Callable[[], None] | None = None
                 ) -> tuple[Head, Head]:
-    P = out_of_fold(data.roles, RECIPES["roles"], progress)
-    Q = out_of_fold(data.fine_roles, RECIPES["fine_roles"], progress)
-    rule = max((RoleRule(float(x)) for x in np.round(np.arange(0.3, 1.01, 0.05), 2)),
-               key=lambda r: role_scores(data, role_decisions(data, P, Q, r))["exact_match_ratio"])
-    decisions = role_decisions(data, P, Q, rule)
-    majority = _majority_roles(data)
-    extra = {
-        "rule": {"extra": rule.extra},
-        "cv": _per_language(data.roles, lambda mask: role_scores(data, decisions, mask)),
-        "cv_baseline_most_frequent": _per_language(data.roles, lambda mask: role_scores(data, majority, mask)),
-    }
-    features = "mention + its paragraph + article mean"
+    """Cross-validate both role models and choose their rule, score the previous features the
+    same way and both leave-one-language-out, fit on everything."""
+    decisions, rule = _role_decisions_cv(data, progress=progress)
+    previous, previous_rule = _role_decisions_cv(data, progress=progress, previous=True)
+    held_out = {"cv": decisions, "cv_previous": previous, "cv_baseline_most_frequent": _majority_roles(data)}
+    if len(set(data.roles.langs)) > 1:
+        # Leave one language out: the rule chosen by CV, the models fitted on the other languages.
+        held_out["lolo"], _ = _role_decisions_cv(data, data.roles.langs, rule, progress)
+        held_out["lolo_previous"], _ = _role_decisions_cv(data, data.roles.langs, previous_rule, progress, True)
+    extra = {"rule": {"extra": rule.extra, "fine_weight": rule.fine_weight},
+             "previous": "logistic regressions on the mention alone + its paragraph + article mean, "
+                         "main role from its own model"}
+    for name, chosen in held_out.items():
+        extra[name] = _per_language(data.roles, lambda mask, chosen=chosen: role_scores(data, chosen, mask))
+    features = "mention in context (its token states in its paragraph) + mention alone + its paragraph + article mean"
     return tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
                  for task in (data.roles, data.fine_roles))
 

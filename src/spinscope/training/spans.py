@@ -6,7 +6,7 @@ the techniques model's out-of-fold predictions.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from ..semeval.formats import SpanRow
 from ..semeval.layout import Split, article_id, iso_language, training_languages
 from ..taxonomy import TECHNIQUE_NAMES
 from .estimators import FOLDS, SEED, folds
+
 
 def featurise(text: str, toks: list[tuple[int, int]]) -> sparse.csr_matrix:
     """Sparse ``(len(toks), N_FEATURES)`` matrix of a paragraph's tokens: the count of each
@@ -105,7 +106,9 @@ def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPA
     The techniques are fitted in threads, one per core (liblinear releases the GIL); each fit
     is deterministic, so the result does not depend on the number of cores.
     """
-    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
+    from sklearn.linear_model import (
+        LogisticRegression,  # scikit-learn takes most of a second to import
+    )
 
     W = np.zeros((data.X.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
     b = np.full(len(TECHNIQUE_NAMES), UNTRAINED_LOGIT, dtype=np.float32)
@@ -122,6 +125,29 @@ def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPA
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         list(pool.map(fit_one, range(len(TECHNIQUE_NAMES))))
+    return W, b
+
+
+#: Chosen by CV (docs/models.md): C = 0.1 and 1 score the same; C = 0.01 is lower.
+STATE_C = 0.1
+
+
+def fit_state_scorers(data: SpanData, states: np.ndarray, paragraph_mask: np.ndarray, C: float = STATE_C):
+    """One logistic regression per technique on the encoder states of the tokens of masked
+    paragraphs that carry it: ``(W (384, n_techniques), b)``."""
+    from sklearn.linear_model import (
+        LogisticRegression,  # scikit-learn takes most of a second to import
+    )
+
+    W = np.zeros((states.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
+    b = np.full(len(TECHNIQUE_NAMES), UNTRAINED_LOGIT, dtype=np.float32)
+    for t, technique in enumerate(TECHNIQUE_NAMES):
+        rows = _token_rows(data, [k for k in np.flatnonzero(paragraph_mask) if technique in data.paragraph_gold[k]])
+        y = data.token_labels[technique][rows]
+        if len(rows) == 0 or y.min() == y.max():
+            continue
+        model = LogisticRegression(C=C, max_iter=1000).fit(states[rows].astype(np.float32), y)
+        W[:, t], b[t] = model.coef_[0], model.intercept_[0]
     return W, b
 
 
@@ -154,23 +180,23 @@ DECODER_GRID = [WHOLE_PARAGRAPH] + [(mode, t) for mode in ("hull", "runs", "sent
                                     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
 
 
-def for_language(data: SpanData, predicted: list[list[str]], lang: str):
-    """``predicted`` with the labels of other languages' paragraphs removed, and ``lang``'s gold spans."""
-    only = [labels if p.lang == lang else [] for p, labels in zip(data.paragraphs, predicted)]
-    return only, [g for g in data.gold if g[0].startswith(f"{lang}:")]
+def for_languages(data: SpanData, predicted: list[list[str]], langs: Collection[str]):
+    """``predicted`` with the labels of paragraphs in other languages removed, and the gold spans of ``langs``."""
+    only = [labels if p.lang in langs else [] for p, labels in zip(data.paragraphs, predicted)]
+    return only, [g for g in data.gold if g[0].split(":", 1)[0] in langs]
 
 
 def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str]], passes: int = 1,
-                    lang: str | None = None) -> dict[str, tuple[str, float]]:
-    """Per-technique decoder maximising the span F1 of ``lang`` (all languages pooled by default),
+                    langs: Collection[str] | None = None) -> dict[str, tuple[str, float]]:
+    """Per-technique decoder maximising the span F1 of ``langs`` pooled (default: all languages),
     by coordinate ascent from whole paragraphs.
 
     The metric is micro-averaged over techniques, so each choice is judged on the total score,
     not on its own technique's F1. Its sums add up over techniques, so a trial re-scores only
     the technique being changed.
     """
-    if lang is not None:
-        predicted, gold = for_language(data, predicted, lang)
+    if langs is not None:
+        predicted, gold = for_languages(data, predicted, langs)
     else:
         gold = data.gold
     gold_of = {t: [g for g in gold if g[1] == t] for t in TECHNIQUE_NAMES}
@@ -197,55 +223,137 @@ def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str
     return decoders
 
 
-def train_spans(data: SpanData, paragraph_decisions: dict, command: str,
-                progress: Callable[[], None] | None = None):
-    """Cross-validate the token scorers, choose each technique's decoder, fit on everything.
+#: Weights of the state scorer's logits against the lexical one's, tried per language.
+MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
-    ``paragraph_decisions`` are the techniques model's out-of-fold labels ``{(lang, (id, line)): labels}``,
-    so the CV scores are those of the whole chain on unseen articles, and the whole-paragraph
-    baseline is scored on the same paragraph labels.
-    """
-    fold = folds(np.array([p.key for p in data.paragraphs]))
-    S = np.zeros((data.X.shape[0], len(TECHNIQUE_NAMES)), dtype=np.float32)
-    for k in range(FOLDS):
-        W, b = fit_token_scorers(data, fold != k)
-        rows = _token_rows(data, np.flatnonzero(fold == k))
-        S[rows] = sigmoid(data.X[rows] @ W + b)
+
+@dataclass
+class TokenLogits:
+    """Held-out logits of both token scorers, ``(n_tokens, n_techniques)`` each."""
+
+    lexical: np.ndarray
+    state: np.ndarray
+
+    def scores(self, mix: float) -> np.ndarray:
+        return sigmoid((1 - mix) * self.lexical + mix * self.state)
+
+
+def held_out_logits(data: SpanData, states: np.ndarray, groups: np.ndarray,
+                    progress: Callable[[], None] | None = None) -> TokenLogits:
+    """The logits of every token from scorers fitted on the paragraphs of the other ``groups``
+    (a number per paragraph: CV folds, or languages for leave-one-language-out)."""
+    logits = TokenLogits(*(np.zeros((data.X.shape[0], len(TECHNIQUE_NAMES)), dtype=np.float32) for _ in range(2)))
+    for group in np.unique(groups):
+        W, b = fit_token_scorers(data, groups != group)
+        V, c = fit_state_scorers(data, states, groups != group)
+        rows = _token_rows(data, np.flatnonzero(groups == group))
+        logits.lexical[rows] = data.X[rows] @ W + b
+        logits.state[rows] = states[rows].astype(np.float32) @ V + c
         if progress:
             progress()
+    return logits
+
+
+@dataclass
+class Setting:
+    """A mix of the two scorers with its decoders, and the span F1 it reached where it was chosen."""
+
+    mix: float
+    decoders: dict[str, tuple[str, float]]
+    f1: float
+
+
+def span_sums(data: SpanData, scores: np.ndarray, predicted: list[list[str]], decoders: dict,
+              langs: Collection[str]) -> np.ndarray:
+    """The additive sums of the span F1 of ``langs`` (see :func:`metrics.span_sums`)."""
+    only, gold = for_languages(data, predicted, langs)
+    return metrics.span_sums(gold, decode_spans(data, scores, only, decoders))
+
+
+def span_f1(data: SpanData, scores: np.ndarray, predicted: list[list[str]], decoders: dict,
+            langs: Collection[str]) -> float:
+    return metrics.span_scores_from_sums(span_sums(data, scores, predicted, decoders, langs)).f1
+
+
+def choose_settings(data: SpanData, logits: TokenLogits, predicted: list[list[str]], langs: Collection[str],
+                    mixes: Sequence[float] = MIX_GRID) -> dict[float, Setting]:
+    """For each mix, the decoders that maximise the span F1 of ``langs`` pooled, and that F1."""
+    out = {}
+    for mix in mixes:
+        scores = logits.scores(mix)
+        decoders = choose_decoders(data, scores, predicted, langs=langs)
+        out[mix] = Setting(mix, decoders, span_f1(data, scores, predicted, decoders, langs))
+    return out
+
+
+def best(settings: dict[float, Setting]) -> Setting:
+    """The setting of highest F1; ties go to the larger mix (the scorer that transfers)."""
+    return max(settings.values(), key=lambda s: (round(s.f1, 4), s.mix))
+
+
+def train_spans(data: SpanData, states: np.ndarray, paragraph_decisions: dict, command: str,
+                progress: Callable[[], None] | None = None):
+    """Cross-validate both token scorers, choose each language's mix and decoders, measure
+    leave-one-language-out transfer, fit on everything.
+
+    ``states`` are the encoder states of the tokens (rows of ``data.X``). ``paragraph_decisions``
+    are the techniques model's out-of-fold labels ``{(lang, (id, line)): labels}``, so the CV
+    scores are those of the whole chain on unseen articles, and the whole-paragraph baseline
+    is scored on the same paragraph labels. Settings are chosen on the held-out scores they
+    are reported on (a few discrete choices per language, so the CV is slightly optimistic);
+    the leave-one-language-out figures choose them on the other languages only.
+    """
     predicted = [paragraph_decisions.get((p.lang, (p.article, p.line)), []) for p in data.paragraphs]
-    # One decoder set per training language (its span lengths differ: Russian spans cover a
-    # quarter of their paragraph, English ones a sixth) and a pooled one for every other language.
     langs = sorted({p.lang for p in data.paragraphs})
-    decoders = {POOLED: choose_decoders(data, S, predicted)}
-    decoders |= {iso_language(lang): choose_decoders(data, S, predicted, lang=lang) for lang in langs}
-    baseline = {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}
-    cv, cv_baseline = {}, {}
-    ours_all, base_all = [], []
+    lang_of = np.array([langs.index(p.lang) for p in data.paragraphs])
+    cv = held_out_logits(data, states, folds(np.array([p.key for p in data.paragraphs])), progress)
+    # Leave one language out (with two languages or more): scorers fitted on the others.
+    lolo = held_out_logits(data, states, lang_of, progress) if len(langs) > 1 else None
+    baseline = Setting(0.0, {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}, 0.0)
+    sums: dict[str, dict[str, np.ndarray]] = {}  # by name of estimate, then language
+
+    def add(name: str, lang: str, logits: TokenLogits, setting: Setting) -> None:
+        scores = logits.scores(setting.mix)
+        sums.setdefault(name, {})[iso_language(lang)] = span_sums(data, scores, predicted, setting.decoders, [lang])
+
+    # One setting per training language (span lengths differ: Russian spans cover a quarter of
+    # their paragraph, English ones a sixth) ...
+    settings = {}
     for lang in langs:
-        iso = iso_language(lang)
-        only, gold = for_language(data, predicted, lang)
-        ours, base = decode_spans(data, S, only, decoders[iso]), decode_spans(data, S, only, baseline)
-        ours_all += ours
-        base_all += base
-        cv[iso] = round(metrics.span_scores(gold, ours).f1, 4)
-        cv_baseline[iso] = round(metrics.span_scores(gold, base).f1, 4)
-    cv["all"] = round(metrics.span_scores(data.gold, ours_all).f1, 4)
-    cv_baseline["all"] = round(metrics.span_scores(data.gold, base_all).f1, 4)
-    pooled = decode_spans(data, S, predicted, decoders[POOLED])
-    cv["all, pooled decoders"] = round(metrics.span_scores(data.gold, pooled).f1, 4)
+        tried = choose_settings(data, cv, predicted, [lang])
+        settings[iso_language(lang)] = best(tried)
+        # "previous": the lexical scorer alone, as the tagger was before it read token states.
+        for name, setting in (("cv", best(tried)), ("cv_previous", tried[0.0]), ("cv_states", tried[1.0]),
+                              ("cv_whole_paragraph", baseline)):
+            add(name, lang, cv, setting)
+        if lolo is not None:
+            # ... and the leave-one-language-out score of a setting chosen on the other languages.
+            on_others = choose_settings(data, lolo, predicted, [other for other in langs if other != lang])
+            for name, setting in (("lolo", best(on_others)), ("lolo_previous", on_others[0.0]),
+                                  ("lolo_states", on_others[1.0]), ("lolo_whole_paragraph", baseline)):
+                add(name, lang, lolo, setting)
+    # Languages without training data get the setting that transfers best across languages.
+    settings[POOLED] = best(choose_settings(data, lolo if lolo is not None else cv, predicted, langs))
+    table = {}
+    for name, by_lang in sums.items():
+        by_lang["all"] = sum(by_lang.values())
+        table[name] = {lang: round(metrics.span_scores_from_sums(v).f1, 4) for lang, v in by_lang.items()}
     W, b = fit_token_scorers(data, np.ones(len(data.paragraphs), dtype=bool))
+    V, c = fit_state_scorers(data, states, np.ones(len(data.paragraphs), dtype=bool))
     if progress:
         progress()
     meta = {
         "version": __version__,
         "task": "spans",
-        "estimator": f"per-technique token logistic regression (C={SPAN_C}) on hashed lexical features",
-        "cv": cv,
-        "cv_whole_paragraph_baseline": cv_baseline,
-        "cv_protocol": f"{FOLDS}-fold GroupKFold by article, seed {SEED}; paragraph labels from the "
-                       "techniques model's out-of-fold predictions; span F1 with partial overlap",
+        "estimator": f"per-technique token logistic regressions on the encoder's token states (C={STATE_C}) "
+                     f"and on hashed lexical features (C={SPAN_C}), logits mixed per language",
+        "previous": "the lexical token scorer alone, decoders chosen the same way",
+        **table,
+        "cv_protocol": f"{FOLDS}-fold GroupKFold by article, seed {SEED}; lolo: trained on the other "
+                       "languages, mix and decoders chosen on them; paragraph labels from the techniques "
+                       "model's out-of-fold predictions; span F1 with partial overlap",
         "command": command,
     }
-    return SpanModel(W, b, {lang: {t: list(d) for t, d in chosen.items()} for lang, chosen in decoders.items()},
-                     list(TECHNIQUE_NAMES), meta)
+    decoders = {lang: {t: list(d) for t, d in setting.decoders.items()} for lang, setting in settings.items()}
+    return SpanModel(W, b, decoders, list(TECHNIQUE_NAMES), meta, V, c,
+                     {lang: setting.mix for lang, setting in settings.items()})
