@@ -31,7 +31,8 @@ test-fast: $(STAMP)
 screenshot: $(STAMP)
 	SPINSCOPE_SCREENSHOT=$(CURDIR)/docs/screenshot.png $(BIN)/pytest -q tests/test_browser.py -k highlights
 
-## Retrain the shipped models from ../shared/data (about 20 minutes on 2 cores with an empty embedding cache).
+## Retrain the shipped models from ../shared/data (about an hour on 2 cores with an empty cache; the span
+## tagger takes most of it: 5-fold CV, leave-one-language-out CV and the choice of its settings).
 train: $(STAMP)
 	$(BIN)/spinscope train ../shared/data/semeval2023 ../shared/data/semeval2025 --output src/spinscope/trained
 

@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from spinscope import semeval
+from spinscope.models import SpanModel
+from spinscope.pipeline import MODEL_DIR
 from spinscope.shells.cli import app
 from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 
@@ -228,3 +230,16 @@ def test_evaluate_prints_official_scores(data_dir):
     assert 0 <= scores["genre"]["macro_f1"] <= 1 and scores["techniques"]["paragraphs"] == 8
     for task in ("frames", "techniques", "spans"):
         assert 0 <= scores[task]["f1"] <= 1
+
+
+def test_evaluate_table_shows_the_held_out_estimates_of_old_and_new_models(data_dir):
+    result = runner.invoke(app, ["evaluate", str(data_dir), "--lang", "en", "--split", "train", "--task", "spans"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if "metric" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")] == [
+        "task", "metric", "score", "precision", "recall", "CV", "CV before", "LOLO", "LOLO before"]
+    spans = SpanModel.load(MODEL_DIR).meta
+    row = next(line for line in result.stdout.splitlines() if line.startswith("│ spans"))
+    assert [cell.strip() for cell in row.split("│")[-5:-1]] == [
+        f"{spans[key]['en']:.3f}" for key in ("cv", "cv_previous", "lolo", "lolo_previous")]

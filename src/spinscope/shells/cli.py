@@ -187,17 +187,19 @@ def evaluate(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    rows = result.rows()
-    # Estimates no model of these tasks recorded get no column.
-    estimates = [column for column, _ in official.ESTIMATES if any(row[5][column] is not None for row in rows)]
+    # One row per metric; columns no row fills (precision of a role accuracy, estimates no
+    # model of these tasks recorded) are left out.
+    rows = [(task_name, metric, score, {"precision": precision, "recall": recall} | held_out)
+            for task_name, metric, score, precision, recall, held_out in result.rows()]
+    columns = [c for c in ("precision", "recall", *(c for c, _ in official.ESTIMATES))
+               if any(row[3][c] is not None for row in rows)]
     table = Table(title=f"spinscope on {data_dir}/{lang} ({split})",
                   caption="CV: 5-fold cross-validation on train, this language; LOLO: trained without this "
                           "language; before: the model these replaced")
-    for column in ("task", "metric", "score", "precision", "recall", *estimates):
+    for column in ("task", "metric", "score", *columns):
         table.add_column(column)
-    for task_name, metric, score, precision, recall, held_out in rows:
-        table.add_row(task_name, metric, f"{score:.3f}", _fmt(precision), _fmt(recall),
-                      *(_fmt(held_out[column]) for column in estimates))
+    for task_name, metric, score, values in rows:
+        table.add_row(task_name, metric, f"{score:.3f}", *(_fmt(values[c]) for c in columns))
     Console().print(table)
     if split == "train":
         err.print("[dim]note: scores on the training split are in-sample; the CV column is the honest estimate.[/]")
