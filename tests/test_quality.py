@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinscope.models import NarrativeRule, RoleRule
+from spinscope.models import NarrativeRule, RoleRule, SpanModel
 from spinscope.models.embeddings import Embedder, EmbeddingCache
 from spinscope.training import framing as nt
 from spinscope.training import spans
@@ -69,6 +69,20 @@ def test_span_tagger_on_token_states_beats_whole_paragraphs(semeval_dir):
         floor = {lang: f1 + margin for lang, f1 in meta[f"{estimate}_whole_paragraph"].items()}
         reached = {lang: meta[estimate][lang] for lang in floor}
         assert all(reached[lang] >= floor[lang] for lang in floor), (estimate, reached, floor)
+
+
+@pytest.mark.slow
+def test_span_tagger_trains_on_one_language(semeval_dir, tmp_path):
+    """With one language there is no leave-one-language-out: its CV setting serves every language."""
+    data = spans.load_span_data(semeval_dir, ["it"], max_articles=10)
+    states = texts_range_states(Embedder(EmbeddingCache()), [p.text for p in data.paragraphs],
+                                [p.tokens for p in data.paragraphs])
+    gold = {(p.lang, (p.article, p.line)): sorted(labels) for p, labels in zip(data.paragraphs, data.paragraph_gold)}
+    model = spans.train_spans(data, states, gold, "test")
+    assert not [key for key in model.meta if key.startswith("lolo")]
+    assert set(model.mix) == {"it", "*"} and set(model.meta["cv"]) == {"it", "all"}
+    model.save(tmp_path)
+    assert SpanModel.load(tmp_path).mix == model.mix
 
 
 # --- narratives and entity roles (SemEval-2025 Task 10) --------------------------------------

@@ -3,8 +3,9 @@
 Two token scorers per technique read every word of a paragraph labelled with that technique:
 one on the encoder's state of the word in its paragraph (the mean of the encoder tokens it
 covers), one on hashed lexical features (the word, its affixes, its neighbours, its shape).
-Their logits are mixed with a weight chosen per training language by cross-validation (the
-state scorer alone for other languages: lexical features do not carry across languages).
+Their logits are mixed with a weight chosen per training language by cross-validation, and
+for other languages by leave-one-language-out CV (lexical features carry less across
+languages, so the states weigh more there).
 Spans are decoded from the word scores by each technique's decoder (:func:`decode`). A
 labelled paragraph with no word above threshold still gets its best-scoring run, so paragraph
 labels and spans always agree: every span's technique is among its paragraph's labels, and

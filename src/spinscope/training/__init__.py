@@ -71,7 +71,8 @@ def _train_techniques(data_dir: Path, embedder: Embedder, chosen: list[str], lan
         model.save(output)
         scores["spans"] = model.meta["cv"]
         scores["spans baseline"] = model.meta["cv_whole_paragraph"]
-        scores["spans, leave one language out"] = model.meta["lolo"]
+        if "lolo" in model.meta:
+            scores["spans, leave one language out"] = model.meta["lolo"]
     return scores
 
 
@@ -85,8 +86,9 @@ def _train_framing(data_dir: Path, embedder: Embedder, chosen: list[str], langua
             head.save(output, head.meta["task"])
         scores["narratives"] = head.meta["cv"]
     if "entities" in chosen:
+        n_langs = len(set(data.roles.langs))
         counter = Counter(progress, f"entity roles: 2 x ({FOLDS}-fold CV + leave-one-language-out), "
-                                   "previous and new features", 4 * FOLDS + 4 * len(set(data.roles.langs)))
+                                   "previous and new features", 4 * FOLDS + (4 * n_langs if n_langs > 1 else 0))
         for head in framing.train_roles(data, command, counter.advance):
             head.save(output, head.meta["task"])
         scores["entity roles"] = head.meta["cv"]

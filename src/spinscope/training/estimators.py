@@ -72,9 +72,7 @@ class Recipe:
 
 def fit(data: TaskData, recipe: Recipe, threshold: float | np.ndarray = 0.5, meta: dict | None = None) -> Head:
     """Fit ``recipe`` on all rows of ``data`` and return a :class:`Head`."""
-    from sklearn.linear_model import (
-        LogisticRegression,  # scikit-learn takes most of a second to import
-    )
+    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
     from sklearn.neural_network import MLPClassifier
 
     mean = data.X.mean(axis=0)
@@ -103,9 +101,7 @@ class _Linear:
 
 def _one_vs_rest(X: np.ndarray, Y: np.ndarray, recipe: Recipe) -> _Linear:
     """One logistic regression per label; a label never (or always) seen gets a constant."""
-    from sklearn.linear_model import (
-        LogisticRegression,  # scikit-learn takes most of a second to import
-    )
+    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
 
     coef = np.zeros((Y.shape[1], X.shape[1]), dtype=np.float32)
     intercept = np.zeros(Y.shape[1], dtype=np.float32)
@@ -121,9 +117,7 @@ def _one_vs_rest(X: np.ndarray, Y: np.ndarray, recipe: Recipe) -> _Linear:
 
 def folds(groups: np.ndarray) -> np.ndarray:
     """Fold number of each row: 5 folds grouped by article (``groups``), the same on every run."""
-    from sklearn.model_selection import (
-        GroupKFold,  # scikit-learn takes most of a second to import
-    )
+    from sklearn.model_selection import GroupKFold  # scikit-learn takes most of a second to import
 
     fold = np.zeros(len(groups), dtype=int)
     splitter = GroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)

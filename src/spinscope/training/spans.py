@@ -106,9 +106,7 @@ def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPA
     The techniques are fitted in threads, one per core (liblinear releases the GIL); each fit
     is deterministic, so the result does not depend on the number of cores.
     """
-    from sklearn.linear_model import (
-        LogisticRegression,  # scikit-learn takes most of a second to import
-    )
+    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
 
     W = np.zeros((data.X.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
     b = np.full(len(TECHNIQUE_NAMES), UNTRAINED_LOGIT, dtype=np.float32)
@@ -128,16 +126,14 @@ def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPA
     return W, b
 
 
-#: Chosen by CV (docs/models.md): C = 0.1 and 1 score the same; C = 0.01 is lower.
+#: Chosen by CV (docs/models.md): C = 0.1 and 1 score the same.
 STATE_C = 0.1
 
 
 def fit_state_scorers(data: SpanData, states: np.ndarray, paragraph_mask: np.ndarray, C: float = STATE_C):
     """One logistic regression per technique on the encoder states of the tokens of masked
     paragraphs that carry it: ``(W (384, n_techniques), b)``."""
-    from sklearn.linear_model import (
-        LogisticRegression,  # scikit-learn takes most of a second to import
-    )
+    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
 
     W = np.zeros((states.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
     b = np.full(len(TECHNIQUE_NAMES), UNTRAINED_LOGIT, dtype=np.float32)
@@ -321,9 +317,9 @@ def train_spans(data: SpanData, states: np.ndarray, paragraph_decisions: dict, c
     settings = {}
     for lang in langs:
         tried = choose_settings(data, cv, predicted, [lang])
-        settings[iso_language(lang)] = best(tried)
+        settings[iso_language(lang)] = chosen = best(tried)
         # "previous": the lexical scorer alone, as the tagger was before it read token states.
-        for name, setting in (("cv", best(tried)), ("cv_previous", tried[0.0]), ("cv_states", tried[1.0]),
+        for name, setting in (("cv", chosen), ("cv_previous", tried[0.0]), ("cv_states", tried[1.0]),
                               ("cv_whole_paragraph", baseline)):
             add(name, lang, cv, setting)
         if lolo is not None:
