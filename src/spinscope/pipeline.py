@@ -33,12 +33,12 @@ from .analysis import Analysis, Entity, Genre, Narrative, ParagraphLabels, Score
 from .document import Article
 from .encoder import TokenStates
 from .errors import ModelError
-from .models.embeddings import Embedder, EmbeddingCache, article_features, mention_rows, paragraph_features
+from .models.embeddings import Embedder, EmbeddingCache, article_features, paragraph_features
 from .models.entities import MentionFinder, group_names
 from .models.heads import Head
 from .models.narratives import NarrativeRule, RoleRule
 from .models.spans import SpanModel
-from .models.states import mention_states
+from .models.states import mention_rows, mention_states
 from .taxonomy import narrative_parent
 
 MODEL_DIR = Path(__file__).parent / "trained"

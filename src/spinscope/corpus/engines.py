@@ -27,7 +27,7 @@ IN_FLIGHT_PER_WORKER = 4
 #: What a worker returns: ``(content hash, the Analysis or None, the error or None)``.
 Result = tuple[str, Analysis | None, str | None]
 Task = tuple[str, str, str, str | None]  # (content hash, text, id, language)
-#: The environment variables that cap a worker's threads: the encoder's and numpy's OpenMP.
+#: The environment variables that cap a worker's threads: the encoder's, OpenMP's and OpenBLAS's.
 THREAD_VARIABLES = (THREADS_VARIABLE, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 _ANALYZERS: dict = {}

@@ -1,5 +1,6 @@
 """Multilingual sentence embeddings (our e5 runtime, :mod:`spinscope.encoder`) with an on-disk
-cache, and the feature rows the heads read from them (paragraph, article, entity mention).
+cache, and the feature rows the heads read from them (paragraph, article; entity mentions
+are in :mod:`.states`).
 
 Embeddings are keyed by a hash of (model id, prefix, text), so the same paragraph is
 embedded once however many articles, folds or runs it appears in.
@@ -16,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..document import Article
 from ..encoder import QUERY_PREFIX, Encoder, TokenStates
 from ..progress import Counter, Progress
 
@@ -110,10 +110,6 @@ class Embedder:
             self._loading = None
         return self._model
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        # Rounded to float16 like the cache stores them, so a cached and a fresh run agree exactly.
-        vectors = self.model.embed(texts, prefix=QUERY_PREFIX)
-        return vectors.astype(np.float16).astype(np.float32)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Embed ``texts`` ``(len(texts), 384)``; ``progress`` follows the texts missing from the cache."""
@@ -130,7 +126,7 @@ class Embedder:
         counter = Counter(progress, "embedding", len(todo)) if todo else None
         for i in range(0, len(todo), self.batch_size):
             batch = todo[i : i + self.batch_size]
-            vecs = self._encode([t for _, t in batch])
+            vecs = _as_stored(self.model.embed([t for _, t in batch], prefix=QUERY_PREFIX))
             for (k, _), v in zip(batch, vecs):
                 found[k] = v
             if self.cache:
@@ -156,7 +152,7 @@ class Embedder:
         keys = [_key(normalise_for_embedding(t)) for t in texts]
         found = self.cache.get_many(keys) if self.cache else {}
         pooled, states = self.model.encode([clip_for_states(t) for t in texts], prefix=QUERY_PREFIX)
-        vectors = pooled.astype(np.float16).astype(np.float32)
+        vectors = _as_stored(pooled)
         new = {}
         for i, (key, text) in enumerate(zip(keys, texts)):
             if key in found:
@@ -166,6 +162,12 @@ class Embedder:
         if self.cache and new:
             self.cache.put_many(new.items())
         return vectors, states
+
+
+def _as_stored(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` rounded to float16 as the cache stores them, so that a cached and a fresh
+    run agree exactly."""
+    return vectors.astype(np.float16).astype(np.float32)
 
 
 def clip_for_states(text: str) -> str:
@@ -196,20 +198,3 @@ def article_features(embeddings: np.ndarray) -> np.ndarray:
     if len(embeddings) == 0:
         return np.zeros(3 * EMBEDDING_DIM, dtype=np.float32)
     return np.concatenate([embeddings[0], embeddings.mean(axis=0), embeddings.max(axis=0)]).astype(np.float32)
-
-
-def mention_rows(article: Article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[int, int]],
-                 embedder: Embedder, in_context: np.ndarray) -> np.ndarray:
-    """Feature rows ``(len(spans), 4 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
-    of ``article`` (given its paragraph embeddings): the mention in context (its token states
-    in its paragraph, ``in_context``), the embedding of the mention's text on its own, of its
-    paragraph, and the article mean. Only the (short) mention texts are embedded anew."""
-    names = embedder.embed([article.text[a:b] for a, b in spans]).reshape(len(spans), EMBEDDING_DIM)
-    row_of = {p.start: i for i, p in enumerate(article.paragraphs)}
-    paragraphs = np.zeros((len(spans), EMBEDDING_DIM), dtype=np.float32)
-    for i, (a, _) in enumerate(spans):
-        p = article.paragraph_of(a)
-        if p is not None:
-            paragraphs[i] = paragraph_vectors[row_of[p.start]]
-    mean = np.repeat(paragraph_vectors.mean(axis=0, keepdims=True), len(spans), axis=0)
-    return np.hstack([in_context.reshape(len(spans), EMBEDDING_DIM), names, paragraphs, mean]).astype(np.float32)

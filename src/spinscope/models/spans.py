@@ -104,24 +104,27 @@ class SpanModel:
 
     def reads_states(self, language: str | None) -> bool:
         """Whether the scores of a ``language`` paragraph need its tokens' encoder states."""
-        return self.state_W is not None and self._mix(language) > 0
+        return self._mix(language) > 0
 
     def _mix(self, language: str | None) -> float:
+        """The weight of the state scorer for ``language`` (0 for a model without one)."""
+        if self.state_W is None:
+            return 0.0
         return float(self.mix.get(language or "", self.mix.get(POOLED, 0.0)))
 
     def token_logits(self, text: str, toks: list[tuple[int, int]], states: np.ndarray | None,
                      language: str | None) -> np.ndarray:
         """The logit of each token of ``text`` for every technique, ``(len(toks), n_techniques)``;
         ``states`` ``(len(toks), 384)`` are the tokens' encoder states (needed when
-        :meth:`reads_states`)."""
-        m = self._mix(language) if self.state_W is not None else 0.0
-        out = np.zeros((len(toks), len(self.labels)))
+        :meth:`reads_states`). A scorer of weight 0 is not run."""
+        m = self._mix(language)
+        lexical = state = None
         if m < 1:
             columns, starts = hashed_features(text, toks)
-            out += (1 - m) * (np.add.reduceat(self.W[columns].astype(np.float64), starts[:-1]) + self.b)
+            lexical = np.add.reduceat(self.W[columns].astype(np.float64), starts[:-1]) + self.b
         if m > 0:
-            out += m * (states.astype(np.float64) @ self.state_W + self.state_b)
-        return out
+            state = states.astype(np.float64) @ self.state_W + self.state_b
+        return mix_logits(lexical, state, m)
 
     def paragraph_spans(self, article: Article, paragraph: Paragraph, techniques: list[tuple[str, float]],
                         encoded: TokenStates | None = None) -> list[Span]:
@@ -174,6 +177,17 @@ class SpanModel:
         state_b = z.get("state_b")
         return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}), state_W, state_b,
                    header.get("mix", {}))
+
+
+def mix_logits(lexical: np.ndarray | None, state: np.ndarray | None, mix: float) -> np.ndarray:
+    """``(1 - mix) * lexical + mix * state``: the token logits of the two scorers mixed (the
+    span model's, and in training the held-out ones the mix is chosen on). A part of weight 0
+    may be ``None`` (not computed)."""
+    if mix <= 0:
+        return lexical
+    if mix >= 1:
+        return state
+    return (1 - mix) * lexical + mix * state
 
 
 _SENTENCE_END = re.compile(r"[.!?;:…]+")

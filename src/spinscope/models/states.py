@@ -1,5 +1,5 @@
 """Features of words and mentions in context: the encoder's token states pooled over
-character ranges of a paragraph."""
+character ranges of a paragraph, and the feature rows of entity mentions."""
 from __future__ import annotations
 
 import bisect
@@ -9,7 +9,7 @@ import numpy as np
 
 from ..document import Article
 from ..encoder import TokenStates
-from .embeddings import EMBEDDING_DIM
+from .embeddings import EMBEDDING_DIM, Embedder
 
 
 def range_states(states: TokenStates, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -60,3 +60,18 @@ def mention_states(article: Article, spans: Sequence[tuple[int, int]],
     for states, members in zip(encoded(list(groups)), groups.values()):
         out[[row for row, _ in members]] = range_states(states, [span for _, span in members])
     return out
+
+
+def mention_rows(article: Article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[int, int]],
+                 embedder: Embedder, in_context: np.ndarray) -> np.ndarray:
+    """Feature rows ``(len(spans), 4 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
+    of ``article`` (given its paragraph embeddings): the mention in context (its token states
+    in its paragraph, ``in_context``, see :func:`mention_states`), the embedding of the
+    mention's text on its own, of its paragraph (zeros outside every paragraph), and the
+    article mean. Only the (short) mention texts are embedded anew."""
+    names = embedder.embed([article.text[a:b] for a, b in spans]).reshape(len(spans), EMBEDDING_DIM)
+    paragraphs = np.zeros((len(spans), EMBEDDING_DIM), dtype=np.float32)
+    for k, members in by_paragraph(article, spans).items():
+        paragraphs[[row for row, _ in members]] = paragraph_vectors[k]
+    mean = np.repeat(paragraph_vectors.mean(axis=0, keepdims=True), len(spans), axis=0)
+    return np.hstack([in_context.reshape(len(spans), EMBEDDING_DIM), names, paragraphs, mean]).astype(np.float32)

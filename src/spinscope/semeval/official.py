@@ -236,17 +236,19 @@ class Evaluation:
     scores: dict[str, dict] = field(default_factory=dict)
     estimates: dict[str, dict[str, dict]] = field(default_factory=dict)
 
-    def rows(self) -> list[tuple[str, str, float, float | None, float | None, dict[str, float | None]]]:
-        """``(task, metric, score, precision, recall, {column: estimate in this language})`` per metric."""
+    def rows(self) -> list[tuple[str, str, float, dict[str, float | None]]]:
+        """``(task, metric, score, values)`` per metric; ``values`` has the ``precision`` and
+        ``recall`` of the score and, by column of :data:`ESTIMATES`, the estimate in this
+        language (``None`` where there is none)."""
         out = []
         for task, s in self.scores.items():
             model = self.estimates.get(CV_MODEL.get(task, task), {})
             for name, key in METRICS[task]:
-                estimates = {}
+                values = {"precision": s.get("precision"), "recall": s.get("recall")}
                 for column, meta_key in ESTIMATES:
                     value = (model.get(meta_key) or {}).get(self.split.language)
-                    estimates[column] = value.get(key) if isinstance(value, dict) else value
-                out.append((task, name, s[key], s.get("precision"), s.get("recall"), estimates))
+                    values[column] = value.get(key) if isinstance(value, dict) else value
+                out.append((task, name, s[key], values))
         return out
 
     def to_dict(self) -> dict:

@@ -189,10 +189,8 @@ def evaluate(
         return
     # One row per metric; columns no row fills (precision of a role accuracy, estimates no
     # model of these tasks recorded) are left out.
-    rows = [(task_name, metric, score, {"precision": precision, "recall": recall} | held_out)
-            for task_name, metric, score, precision, recall, held_out in result.rows()]
-    columns = [c for c in ("precision", "recall", *(c for c, _ in official.ESTIMATES))
-               if any(row[3][c] is not None for row in rows)]
+    rows = result.rows()
+    columns = [c for c in rows[0][3] if any(values[c] is not None for *_, values in rows)] if rows else []
     table = Table(title=f"spinscope on {data_dir}/{lang} ({split})",
                   caption="CV: 5-fold cross-validation on train, this language; LOLO: trained without this "
                           "language; before: the model these replaced")

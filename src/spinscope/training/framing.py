@@ -14,11 +14,11 @@ import numpy as np
 
 from .. import __version__
 from ..document import Article
-from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, article_features, mention_rows
+from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, article_features
 from ..models.entities import MentionFinder
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
-from ..models.states import by_paragraph
+from ..models.states import by_paragraph, mention_rows
 from ..progress import Progress
 from ..semeval import formats, metrics
 from ..semeval.layout import Split, iso_language, training_languages

@@ -18,7 +18,7 @@ from scipy import sparse
 from .. import __version__
 from ..document import Article
 from ..models.heads import sigmoid
-from ..models.spans import N_FEATURES, POOLED, SpanModel, decode, hashed_features, tokens
+from ..models.spans import N_FEATURES, POOLED, SpanModel, decode, hashed_features, mix_logits, tokens
 from ..semeval import formats, metrics
 from ..semeval.formats import SpanRow
 from ..semeval.layout import Split, article_id, iso_language, training_languages
@@ -101,29 +101,14 @@ UNTRAINED_LOGIT = -5.0
 
 
 def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPAN_C):
-    """One logistic regression per technique on the tokens of masked paragraphs that carry it.
+    """One logistic regression per technique on the hashed features of the tokens of masked
+    paragraphs that carry it: ``(W (N_FEATURES, n_techniques), b)``.
 
     The techniques are fitted in threads, one per core (liblinear releases the GIL); each fit
     is deterministic, so the result does not depend on the number of cores.
     """
-    from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
-
-    W = np.zeros((data.X.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
-    b = np.full(len(TECHNIQUE_NAMES), UNTRAINED_LOGIT, dtype=np.float32)
-
-    def fit_one(t: int) -> None:
-        technique = TECHNIQUE_NAMES[t]
-        rows = _token_rows(data, [k for k in np.flatnonzero(paragraph_mask) if technique in data.paragraph_gold[k]])
-        y = data.token_labels[technique][rows]
-        if len(rows) == 0 or y.min() == y.max():
-            return
-        model = LogisticRegression(C=C, solver="liblinear", max_iter=200)
-        model.fit(data.X[rows], y)
-        W[:, t], b[t] = model.coef_[0], model.intercept_[0]
-
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        list(pool.map(fit_one, range(len(TECHNIQUE_NAMES))))
-    return W, b
+    return _fit_per_technique(data, data.X, paragraph_mask, dict(C=C, solver="liblinear", max_iter=200),
+                              os.cpu_count() or 1)
 
 
 #: Chosen by CV (docs/models.md): C = 0.1 and 1 score the same.
@@ -132,18 +117,31 @@ STATE_C = 0.1
 
 def fit_state_scorers(data: SpanData, states: np.ndarray, paragraph_mask: np.ndarray, C: float = STATE_C):
     """One logistic regression per technique on the encoder states of the tokens of masked
-    paragraphs that carry it: ``(W (384, n_techniques), b)``."""
+    paragraphs that carry it: ``(W (384, n_techniques), b)``. One technique at a time: lbfgs
+    runs on numpy's BLAS, which takes the cores itself."""
+    return _fit_per_technique(data, states, paragraph_mask, dict(C=C, max_iter=1000), 1)
+
+
+def _fit_per_technique(data: SpanData, X, paragraph_mask: np.ndarray, options: dict, threads: int):
+    """Per technique, a ``LogisticRegression(**options)`` on the rows of ``X`` (one per token)
+    of the masked paragraphs labelled with it; a technique without both classes keeps
+    weights 0 and :data:`UNTRAINED_LOGIT`."""
     from sklearn.linear_model import LogisticRegression  # scikit-learn takes most of a second to import
 
-    W = np.zeros((states.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
+    W = np.zeros((X.shape[1], len(TECHNIQUE_NAMES)), dtype=np.float32)
     b = np.full(len(TECHNIQUE_NAMES), UNTRAINED_LOGIT, dtype=np.float32)
-    for t, technique in enumerate(TECHNIQUE_NAMES):
+
+    def fit_one(t: int) -> None:
+        technique = TECHNIQUE_NAMES[t]
         rows = _token_rows(data, [k for k in np.flatnonzero(paragraph_mask) if technique in data.paragraph_gold[k]])
         y = data.token_labels[technique][rows]
         if len(rows) == 0 or y.min() == y.max():
-            continue
-        model = LogisticRegression(C=C, max_iter=1000).fit(states[rows].astype(np.float32), y)
+            return
+        model = LogisticRegression(**options).fit(X[rows] if sparse.issparse(X) else X[rows].astype(np.float32), y)
         W[:, t], b[t] = model.coef_[0], model.intercept_[0]
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(fit_one, range(len(TECHNIQUE_NAMES))))
     return W, b
 
 
@@ -231,7 +229,7 @@ class TokenLogits:
     state: np.ndarray
 
     def scores(self, mix: float) -> np.ndarray:
-        return sigmoid((1 - mix) * self.lexical + mix * self.state)
+        return sigmoid(mix_logits(self.lexical, self.state, mix))
 
 
 def held_out_logits(data: SpanData, states: np.ndarray, groups: np.ndarray,
