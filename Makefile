@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXAMPLE ?= ../shared/examples/fr-liman-nuclear.txt
+# The French war-coverage example next to the checkout, else an article written for spinscope.
+EXAMPLE ?= $(firstword $(wildcard ../shared/examples/fr-liman-nuclear.txt) examples/harbour-closure.txt)
 
 .PHONY: demo test test-fast screenshot install train bench clean
 
