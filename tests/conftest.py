@@ -83,6 +83,83 @@ def join(lines: list[str], newline: str = "\n", bom: bool = False) -> str:
     return ("\ufeff" if bom else "") + newline.join(lines) + newline
 
 
+#: Invented articles for a tiny SemEval-style folder (ids 1-3) in English and a language with
+#: no training data (folder "xx").
+ARTICLES = {
+    "1": ["Traitors in parliament sell out our nation again", "",
+          "These corrupt cowards have betrayed every honest worker in the country.",
+          "If we do not stop them now, our children will pay for their treachery forever."],
+    "2": ["Council approves new bus timetable", "",
+          "The city council approved a new bus timetable on Tuesday, a spokesperson said.",
+          "The changes take effect next month and add two early-morning services."],
+    "3": ["Minister opens hospital wing", "", "The health minister opened a new hospital wing on Friday."],
+}
+
+
+def write_semeval2023(folder: Path) -> Path:
+    """A tiny SemEval-2023 folder of :data:`ARTICLES` under ``folder``: every subtask's labels and
+    spans, in English and (CRLF line endings) in a language without training data, ``xx``."""
+    for lang, newline in (("en", "\n"), ("xx", "\r\n")):
+        root = folder / lang
+        for n in (1, 2, 3):
+            articles = root / f"train-articles-subtask-{n}"
+            articles.mkdir(parents=True)
+            for aid, lines in ARTICLES.items():
+                (articles / f"article{aid}.txt").write_bytes(join(lines, newline).encode())
+        (root / "train-labels-subtask-1.txt").write_text("1\topinion\n2\treporting\n3\treporting\n")
+        (root / "train-labels-subtask-2.txt").write_text("1\tPolitical,Security_and_defense\n2\tQuality_of_life\n3\t\n")
+        (root / "train-labels-subtask-3.txt").write_text(
+            "1\t1\tName_Calling-Labeling\n1\t3\tName_Calling-Labeling,Loaded_Language\n1\t4\tAppeal_to_Fear-Prejudice\n"
+            "2\t1\t\n2\t3\t\n2\t4\t\n3\t1\t\n3\t3\t\n")
+        template = [f"{aid}\t{line}\t{ARTICLES[aid][line - 1]}" for aid in ARTICLES for line in (1, 3, 4)
+                    if line <= len(ARTICLES[aid]) and ARTICLES[aid][line - 1]]
+        (root / "train-labels-subtask-3.template").write_text("\n".join(template) + "\n")
+        spans = root / "train-labels-subtask-3-spans"
+        spans.mkdir()
+        text = join(ARTICLES["1"], newline)
+        start = text.index("corrupt cowards")
+        (spans / "article1-labels-subtask-3.txt").write_text(f"1\tName_Calling-Labeling\t{start}\t{start + 15}\n")
+        for aid in ("2", "3"):
+            (spans / f"article{aid}-labels-subtask-3.txt").write_text("")
+    return folder
+
+
+WAR = ("URW: Discrediting Ukraine", "URW: Discrediting Ukraine: Ukraine is a puppet of the West")
+CLIMATE = ("CC: Criticism of climate movement", "CC: Criticism of climate movement: Climate movement is alarmist")
+#: (title, body, narrative, [(name, main role, fine role)]); every text is invented.
+DOCUMENTS = [
+    ("Kyiv obeys its foreign masters again", "Commentators claim Kyiv only follows orders from Washington. "
+     "They say Washington decides and Kyiv signs. The refugees of Sumy pay the price.", WAR,
+     [("Washington", "Antagonist", "Conspirator"), ("Kyiv", "Antagonist", "Incompetent"), ("Sumy", "Innocent", "Victim")]),
+    ("Activists frighten the children", "The group Green Dawn tells schoolchildren the planet will burn by Friday. "
+     "Farmer Jonas Weber says Green Dawn is spreading panic. Weber asks for calm.", CLIMATE,
+     [("Green Dawn", "Antagonist", "Deceiver"), ("Jonas Weber", "Protagonist", "Virtuous"), ("Weber", "Protagonist", "Virtuous")]),
+    ("A quiet week at the port", "Ships arrived on time and the port authority of Lindholm reported record cargo. "
+     "Workers in Lindholm praised the new cranes.", ("Other", "Other"),
+     [("Lindholm", "Protagonist", "Virtuous"), ("Workers", "Innocent", "Forgotten")]),
+] * 4  # twelve articles: every fold sees every role and narrative
+
+
+def write_semeval2025(root: Path) -> Path:
+    """A tiny SemEval-2025 folder of :data:`DOCUMENTS` (English) under ``root``."""
+    folder = root / "en" / "train-documents"
+    folder.mkdir(parents=True)
+    narratives, mentions = [], []
+    for i, (title, body, (coarse, fine), entities) in enumerate(DOCUMENTS):
+        text = f"{title} ({i})\n\n{body}\n"
+        name = f"EN_{i:03d}.txt"
+        (folder / name).write_text(text, encoding="utf-8")
+        narratives.append(f"{name}\t{coarse}\t{fine}")
+        at = 0
+        for entity, role, fine_role in entities:
+            start = text.index(entity, at)
+            mentions.append(f"{name}\t{entity}\t{start}\t{start + len(entity) - 1}\t{role}\t{fine_role}")
+            at = start + len(entity)
+    (root / "en" / "train-labels-subtask-2.txt").write_text("\n".join(narratives) + "\n", encoding="utf-8")
+    (root / "en" / "train-labels-subtask-1.txt").write_text("\n".join(mentions) + "\n", encoding="utf-8")
+    return root
+
+
 @pytest.fixture(scope="session", autouse=True)
 def embedding_cache(tmp_path_factory) -> Path:
     """Every test embeds into one temporary cache, never the user's ``~/.cache/spinscope``."""

@@ -15,48 +15,13 @@ from spinscope.pipeline import MODEL_DIR
 from spinscope.shells.cli import app
 from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 
-from conftest import EN_LINES, join
+from conftest import ARTICLES, EN_LINES, join, write_semeval2023
 
 runner = CliRunner()
 
-#: Invented articles for a tiny SemEval-style folder (ids 1-3) in English and a language with
-#: no training data (folder "xx").
-ARTICLES = {
-    "1": ["Traitors in parliament sell out our nation again", "",
-          "These corrupt cowards have betrayed every honest worker in the country.",
-          "If we do not stop them now, our children will pay for their treachery forever."],
-    "2": ["Council approves new bus timetable", "",
-          "The city council approved a new bus timetable on Tuesday, a spokesperson said.",
-          "The changes take effect next month and add two early-morning services."],
-    "3": ["Minister opens hospital wing", "", "The health minister opened a new hospital wing on Friday."],
-}
-
-
 @pytest.fixture
 def data_dir(tmp_path) -> Path:
-    for lang, newline in (("en", "\n"), ("xx", "\r\n")):
-        root = tmp_path / lang
-        for n in (1, 2, 3):
-            folder = root / f"train-articles-subtask-{n}"
-            folder.mkdir(parents=True)
-            for aid, lines in ARTICLES.items():
-                (folder / f"article{aid}.txt").write_bytes(join(lines, newline).encode())
-        (root / "train-labels-subtask-1.txt").write_text("1\topinion\n2\treporting\n3\treporting\n")
-        (root / "train-labels-subtask-2.txt").write_text("1\tPolitical,Security_and_defense\n2\tQuality_of_life\n3\t\n")
-        (root / "train-labels-subtask-3.txt").write_text(
-            "1\t1\tName_Calling-Labeling\n1\t3\tName_Calling-Labeling,Loaded_Language\n1\t4\tAppeal_to_Fear-Prejudice\n"
-            "2\t1\t\n2\t3\t\n2\t4\t\n3\t1\t\n3\t3\t\n")
-        template = [f"{aid}\t{line}\t{ARTICLES[aid][line - 1]}" for aid in ARTICLES for line in (1, 3, 4)
-                    if line <= len(ARTICLES[aid]) and ARTICLES[aid][line - 1]]
-        (root / "train-labels-subtask-3.template").write_text("\n".join(template) + "\n")
-        spans = root / "train-labels-subtask-3-spans"
-        spans.mkdir()
-        text = join(ARTICLES["1"], newline)
-        start = text.index("corrupt cowards")
-        (spans / "article1-labels-subtask-3.txt").write_text(f"1\tName_Calling-Labeling\t{start}\t{start + 15}\n")
-        for aid in ("2", "3"):
-            (spans / f"article{aid}-labels-subtask-3.txt").write_text("")
-    return tmp_path
+    return write_semeval2023(tmp_path)
 
 
 def fail(args, input=None) -> str:

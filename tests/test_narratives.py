@@ -21,6 +21,8 @@ from spinscope.models.embeddings import Embedder
 from spinscope.pipeline import MODEL_DIR, Analyzer
 from spinscope.errors import DataError
 
+from conftest import DOCUMENTS, write_semeval2025
+
 runner = CliRunner()
 
 
@@ -193,41 +195,9 @@ def test_finder_saves_and_loads(tmp_path):
 
 # --- train -> predict -> evaluate on an invented folder ---------------------------------------
 
-WAR = ("URW: Discrediting Ukraine", "URW: Discrediting Ukraine: Ukraine is a puppet of the West")
-CLIMATE = ("CC: Criticism of climate movement", "CC: Criticism of climate movement: Climate movement is alarmist")
-#: (title, body, narrative, [(name, main role, fine role)]); every text is invented.
-DOCUMENTS = [
-    ("Kyiv obeys its foreign masters again", "Commentators claim Kyiv only follows orders from Washington. "
-     "They say Washington decides and Kyiv signs. The refugees of Sumy pay the price.", WAR,
-     [("Washington", "Antagonist", "Conspirator"), ("Kyiv", "Antagonist", "Incompetent"), ("Sumy", "Innocent", "Victim")]),
-    ("Activists frighten the children", "The group Green Dawn tells schoolchildren the planet will burn by Friday. "
-     "Farmer Jonas Weber says Green Dawn is spreading panic. Weber asks for calm.", CLIMATE,
-     [("Green Dawn", "Antagonist", "Deceiver"), ("Jonas Weber", "Protagonist", "Virtuous"), ("Weber", "Protagonist", "Virtuous")]),
-    ("A quiet week at the port", "Ships arrived on time and the port authority of Lindholm reported record cargo. "
-     "Workers in Lindholm praised the new cranes.", ("Other", "Other"),
-     [("Lindholm", "Protagonist", "Virtuous"), ("Workers", "Innocent", "Forgotten")]),
-] * 4  # twelve articles: every fold sees every role and narrative
-
-
 @pytest.fixture(scope="module")
 def framing_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("semeval2025")
-    folder = root / "en" / "train-documents"
-    folder.mkdir(parents=True)
-    narratives, mentions = [], []
-    for i, (title, body, (coarse, fine), entities) in enumerate(DOCUMENTS):
-        text = f"{title} ({i})\n\n{body}\n"
-        name = f"EN_{i:03d}.txt"
-        (folder / name).write_text(text, encoding="utf-8")
-        narratives.append(f"{name}\t{coarse}\t{fine}")
-        at = 0
-        for entity, role, fine_role in entities:
-            start = text.index(entity, at)
-            mentions.append(f"{name}\t{entity}\t{start}\t{start + len(entity) - 1}\t{role}\t{fine_role}")
-            at = start + len(entity)
-    (root / "en" / "train-labels-subtask-2.txt").write_text("\n".join(narratives) + "\n", encoding="utf-8")
-    (root / "en" / "train-labels-subtask-1.txt").write_text("\n".join(mentions) + "\n", encoding="utf-8")
-    return root
+    return write_semeval2025(tmp_path_factory.mktemp("semeval2025"))
 
 
 @pytest.fixture(scope="module")

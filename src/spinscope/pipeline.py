@@ -32,6 +32,7 @@ import numpy as np
 from .analysis import Analysis, Entity, Genre, Narrative, ParagraphLabels, Scored
 from .document import Article
 from .encoder import TokenStates
+from .encoder.signature import GRAPH_FILE
 from .errors import ModelError
 from .models.embeddings import Embedder, EmbeddingCache, article_features, paragraph_features
 from .models.entities import MentionFinder, group_names
@@ -323,7 +324,10 @@ class Analyzer:
                  cache: bool = True, disable: Iterable[str] = (), preload: bool = True):
         disabled = _check_names(disable)
         self.model_dir = model_folder(model_dir, disabled)
-        self.embedder = embedder or Embedder(EmbeddingCache() if cache else None)
+        # A model folder written by `spinscope train --encoder` holds the encoder its models read.
+        graph = self.model_dir / GRAPH_FILE
+        self.embedder = embedder or Embedder(EmbeddingCache() if cache else None,
+                                             graph=graph if graph.is_file() else None)
         if preload:
             self.embedder.preload()  # the encoder loads while the models below do
         self.components: list[tuple[str, Component]] = [

@@ -16,7 +16,9 @@ This module needs ``onnx``, a build-time dependency: the runtime only loads the 
 """
 from __future__ import annotations
 
+import logging
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +35,9 @@ _MICROSOFT = "com.microsoft"
 class _GraphBuilder:
     """Accumulates nodes and initialisers, each named after the part of the model it is."""
 
-    def __init__(self, model: ModelFile):
+    def __init__(self, model: ModelFile, overrides: Mapping[str, np.ndarray] | None = None):
         self.model = model
+        self.overrides = overrides or {}
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
 
@@ -55,11 +58,15 @@ class _GraphBuilder:
         return outputs
 
     def weight(self, name: str) -> np.ndarray:
-        """A Q4_0 matrix of the file, dequantised and transposed to [in, out] for MatMul."""
+        """A Q4_0 matrix of the file (or its override), dequantised and transposed to [in, out] for MatMul."""
+        if name in self.overrides:
+            return np.asarray(self.overrides[name], dtype=np.float32).T
         return self.model.dequantised(name).T
 
     def vector(self, name: str) -> np.ndarray:
-        """A float32 tensor of the file, copied out of the memory map."""
+        """A float32 tensor of the file (or its override), copied out of the memory map."""
+        if name in self.overrides:
+            return np.array(self.overrides[name], dtype=np.float32)
         return np.array(self.model.float32(name))
 
     def linear(self, x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:
@@ -100,10 +107,14 @@ def _feed_forward(graph: _GraphBuilder, x: str, layer: int) -> str:
     return graph.linear(activated, graph.weight(f"l{layer}.fo.w"), graph.vector(f"l{layer}.fo.b"), f"{name}.out")
 
 
-def build_float_graph(model: ModelFile) -> onnx.ModelProto:
-    """The transformer layers in float32, with the Q4_0 weights dequantised exactly."""
+def build_float_graph(model: ModelFile, overrides: Mapping[str, np.ndarray] | None = None) -> onnx.ModelProto:
+    """The transformer layers in float32, with the Q4_0 weights dequantised exactly.
+
+    ``overrides`` replaces tensors of the file by name (``l11.q.w`` [out, in], ``l11.aln.b``,
+    ...): the layers of a fine-tuned encoder (:mod:`spinscope.training.finetune`).
+    """
     header = model.header
-    graph = _GraphBuilder(model)
+    graph = _GraphBuilder(model, overrides)
     mask = graph.op("Cast", [INPUT_MASK], "mask.int32", to=TensorProto.INT32)
     x = graph.layer_norm(INPUT_EMBEDDINGS, "emb.ln", "embeddings.norm")
     for layer in range(header.layers):
@@ -125,15 +136,22 @@ def build_float_graph(model: ModelFile) -> onnx.ModelProto:
     return proto
 
 
-def write_layers_model(model: ModelFile, path: str | Path) -> None:
+def write_layers_model(model: ModelFile, path: str | Path, overrides: Mapping[str, np.ndarray] | None = None) -> None:
     """Build the graph, quantise its MatMul weights to int8 per channel, write it to ``path``."""
     # Imported here: the quantisation tool pulls in modules the runtime never needs.
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as folder:
-        float_path = Path(folder) / "float.onnx"
-        onnx.save(build_float_graph(model), float_path)
-        # Shape inference cannot see through the com.microsoft operators: their outputs are float.
-        quantize_dynamic(float_path, Path(path), per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"],
-                         extra_options={"DefaultTensorType": TensorProto.FLOAT})
+    root = logging.getLogger()
+    level = root.level
+    # The quantiser advises, on the root logger, a pre-processing step that this graph does not need.
+    root.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            float_path = Path(folder) / "float.onnx"
+            onnx.save(build_float_graph(model, overrides), float_path)
+            # Shape inference cannot see through the com.microsoft operators: their outputs are float.
+            quantize_dynamic(float_path, Path(path), per_channel=True, weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul"],
+                             extra_options={"DefaultTensorType": TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)

@@ -34,8 +34,16 @@ def default_cache_path() -> Path:
     return Path(root) / "embeddings.sqlite"
 
 
-def _key(text: str) -> str:
-    return hashlib.sha1(f"{EMBEDDING_MODEL}|query|{text}".encode()).hexdigest()
+def _key(text: str, model_id: str = EMBEDDING_MODEL) -> str:
+    return hashlib.sha1(f"{model_id}|query|{text}".encode()).hexdigest()
+
+
+def encoder_id(graph: Path | None) -> str:
+    """The id of the encoder running ``graph`` (the shipped one when ``None``) in cache keys:
+    another graph (a fine-tuned encoder being evaluated) is named by a hash of its file."""
+    if graph is None:
+        return EMBEDDING_MODEL
+    return f"{EMBEDDING_MODEL}+{hashlib.sha1(Path(graph).read_bytes()).hexdigest()[:16]}"
 
 
 def normalise_for_embedding(text: str) -> str:
@@ -86,12 +94,17 @@ class Embedder:
     ``embed(texts)`` returns an ``(n, 384)`` float32 array of L2-normalised vectors. The
     encoder loads on the first cache miss, or in the background once :meth:`preload` is
     called; ``threads`` are its onnxruntime threads (default: ``$SPINSCOPE_THREADS`` or up to four).
+    ``graph`` is another encoder graph than the shipped one (a fine-tuned encoder).
     """
 
-    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int = 256, threads: int | None = None):
+    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int = 256, threads: int | None = None,
+                 graph: Path | None = None):
         self.cache = cache
         self.batch_size = batch_size
         self.threads = threads
+        self.graph = graph
+        #: Names this encoder in cache keys.
+        self.model_id = encoder_id(graph)
         self._model: Encoder | None = None
         self._loading: Future | None = None
 
@@ -100,13 +113,13 @@ class Embedder:
         trie, the ONNX session) release the GIL, so the caller's own start-up runs meanwhile."""
         if self._model is None and self._loading is None:
             loader = ThreadPoolExecutor(1, thread_name_prefix="spinscope-encoder")
-            self._loading = loader.submit(Encoder, self.threads)
+            self._loading = loader.submit(Encoder, self.threads, graph_path=self.graph)
             loader.shutdown(wait=False)
 
     @property
     def model(self) -> Encoder:
         if self._model is None:
-            self._model = self._loading.result() if self._loading else Encoder(self.threads)
+            self._model = self._loading.result() if self._loading else Encoder(self.threads, graph_path=self.graph)
             self._loading = None
         return self._model
 
@@ -115,7 +128,7 @@ class Embedder:
         """Embed ``texts`` ``(len(texts), 384)``; ``progress`` follows the texts missing from the cache."""
         clean = [normalise_for_embedding(t) for t in texts]
         out = np.zeros((len(clean), EMBEDDING_DIM), dtype=np.float32)
-        keys = [_key(t) for t in clean]
+        keys = [_key(t, self.model_id) for t in clean]
         found = self.cache.get_many(keys) if self.cache else {}
         missing: dict[str, str] = {}
         for k, t in zip(keys, clean):
@@ -149,7 +162,7 @@ class Embedder:
         text's embedding is the same whichever way it was first computed. (Activations are
         quantised per batch: states and embeddings move slightly with a text's batch-mates.)
         """
-        keys = [_key(normalise_for_embedding(t)) for t in texts]
+        keys = [_key(normalise_for_embedding(t), self.model_id) for t in texts]
         found = self.cache.get_many(keys) if self.cache else {}
         pooled, states = self.model.encode([clip_for_states(t) for t in texts], prefix=QUERY_PREFIX)
         vectors = _as_stored(pooled)

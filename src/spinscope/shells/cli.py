@@ -28,6 +28,7 @@ from .. import __version__
 from .. import taxonomy as tx
 from ..errors import InputError, SpinscopeError
 from ..io import load
+from ..models.embeddings import Embedder, EmbeddingCache
 from ..pipeline import Analyzer
 from ..progress import Progress
 from ..semeval import official, split_of
@@ -214,16 +215,71 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the models to.")],
     tasks: Annotated[Optional[list[Task]], typer.Option("--tasks", help="Tasks to train (default: all the data allows).")] = None,
     languages: Annotated[Optional[list[str]], typer.Option("--lang", help="Train on these language folders only.")] = None,
+    encoder: Annotated[bool, typer.Option("--encoder", help="Fine-tune the encoder first (needs the train extra: "
+                                                            "PyTorch) and train the models on its features; "
+                                                            "resumes an interrupted run in the same --output.")] = False,
+    hold_out: Annotated[bool, typer.Option("--hold-out", help="With --encoder: fine-tune without the held-out "
+                                                              "articles (spinscope heldout compares encoders on them).")] = False,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="With --encoder: passes over the data.")] = 2,
+    layers: Annotated[int, typer.Option("--layers", min=1, max=12, help="With --encoder: top layers trained.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="With --encoder: seed of the batch order, dropout and heads.")] = 0,
 ):
     """Train the models with 5-fold CV by article; write them with their CV scores."""
     from ..training import train as train_models  # scikit-learn and the trainers: this command only
 
     command = "spinscope train " + " ".join(sys.argv[2:])
     with friendly_errors(), warnings_shown(), progress_bars() as progress:
-        scores = train_models(data_dirs, output, [t.value for t in tasks or []], languages, command, progress)
+        graph = _fine_tune(data_dirs, output, progress, epochs=epochs, layers=layers, seed=seed,
+                           hold_out=hold_out) if encoder else None
+        scores = train_models(data_dirs, output, [t.value for t in tasks or []], languages, command, progress, graph)
     for name, cv in scores.items():
         err.print(f"[bold]{name}[/] CV: " + "  ".join(f"{k} {_scores(v)}" for k, v in cv.items()))
     err.print(f"wrote {', '.join(scores) or 'nothing: no data for the chosen tasks'} to {output}")
+
+
+@app.command()
+def heldout(
+    data_dirs: Annotated[list[Path], typer.Argument(help="The SemEval-2023 and/or SemEval-2025 data folders.")],
+    encoders: Annotated[Optional[list[Path]], typer.Option("--encoder", help="An encoder graph to score next to the "
+                                                                             "shipped one (spinscope train --encoder "
+                                                                             "--hold-out writes one).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the scores here.")] = None,
+):
+    """Score encoders on the fixed held-out 20% of the training articles: heads fitted on the rest."""
+    from ..training.heldout import evaluate as held_out_scores  # scikit-learn and the trainers: this command only
+
+    names = ["shipped", *map(str, encoders or [])]
+    with friendly_errors(), warnings_shown(), progress_bars() as progress:
+        results = {name: held_out_scores(data_dirs, Embedder(EmbeddingCache(), graph=graph), progress)
+                   for name, graph in zip(names, [None, *(encoders or [])])}
+    table = Table("task", "metric", "language", *names)
+    first = results["shipped"]
+    for task, by_lang in first.items():
+        for lang, value in by_lang.items():
+            for metric in (value if isinstance(value, dict) else {"": value}):
+                row = [_metric(results[name][task][lang], metric) for name in names]
+                table.add_row(task, metric or HELDOUT_METRICS.get(task, ""), lang, *row)
+    Console().print(table)
+    if json_out:
+        json_out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+#: The official metric of each task scored by ``spinscope heldout`` (narratives and roles name theirs).
+HELDOUT_METRICS = {"genre": "macro-F1", "frames": "micro-F1", "techniques": "micro-F1",
+                   "spans": "token average precision"}
+
+
+def _metric(value, metric: str) -> str:
+    return f"{value[metric] if metric else value:.3f}"
+
+
+def _fine_tune(data_dirs: list[Path], output: Path, progress: Progress, **settings) -> Path:
+    """Fine-tune the encoder (``train --encoder``); the path of its graph."""
+    try:
+        from ..training.finetune import FineTuning, fine_tune  # PyTorch (the train extra): this option only
+    except ModuleNotFoundError as error:
+        raise InputError(f"--encoder needs PyTorch ({error}): pip install -e '.[train]'") from error
+    return fine_tune(data_dirs, output, FineTuning(**settings), progress)
 
 
 def _scores(value) -> str:

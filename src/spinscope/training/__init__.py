@@ -2,7 +2,9 @@
 
 ``train(data_dirs, output)`` reproduces the shipped models (``spinscope train``). The parts:
 :mod:`~.estimators` (rows, recipes, folds), :mod:`~.techniques` (genre, frames, techniques),
-:mod:`~.spans` (the span tagger), :mod:`~.framing` (narratives, entity roles, mention finder).
+:mod:`~.spans` (the span tagger), :mod:`~.framing` (narratives, entity roles, mention finder),
+:mod:`~.finetune` (the encoder itself, with PyTorch), :mod:`~.heldout` (the held-out split
+that compares encoders).
 """
 from __future__ import annotations
 
@@ -21,23 +23,25 @@ __all__ = ["train"]
 
 def train(data_dirs: Sequence[Path], output: Path, tasks: Sequence[str] | None = None,
           languages: Sequence[str] | None = None, command: str | None = None,
-          progress: Progress | None = None) -> dict[str, dict]:
+          progress: Progress | None = None, graph: Path | None = None) -> dict[str, dict]:
     """Train ``tasks`` (default: all that the data allows) on SemEval-2023 and/or SemEval-2025
     data folders and write the models to ``output``.
 
     ``languages`` restricts training to those language folders; ``command`` is recorded in the
-    models as the way to reproduce them. Returns the cross-validation scores of each model
-    written, by name (``spans baseline``: the whole-paragraph baseline of the span tagger).
+    models as the way to reproduce them. ``graph`` is an encoder graph to read features with
+    instead of the shipped one (a fine-tuned encoder, :func:`.finetune.fine_tune`). Returns the cross-validation scores of each model written, by name (``spans
+    baseline``: the whole-paragraph baseline of the span tagger).
     """
+    for data_dir in map(Path, data_dirs):
+        if not data_dir.is_dir():
+            raise DataError(f"no such data folder: {data_dir}")
     chosen = list(tasks or TASKS_2023 + TASKS_2025)
     command = command or "spinscope train " + " ".join(map(str, data_dirs)) + f" --output {output}"
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    embedder = Embedder(EmbeddingCache())
+    embedder = Embedder(EmbeddingCache(), graph=graph)
     scores: dict[str, dict] = {}
     for data_dir in map(Path, data_dirs):
-        if not data_dir.is_dir():
-            raise DataError(f"no such data folder: {data_dir}")
         if is_2025_data(data_dir):
             todo = [t for t in chosen if t in TASKS_2025]
             if todo:

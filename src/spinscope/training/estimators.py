@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, default_cache_path
+from ..models.embeddings import EMBEDDING_DIM, Embedder, default_cache_path
 from ..models.heads import Head
 from ..models.states import range_states
 from ..progress import Counter, Progress
@@ -154,7 +154,7 @@ def texts_range_states(embedder: Embedder, texts: Sequence[str], ranges: Sequenc
     next to it, named by a hash of the encoder, the texts and the ranges, so that training
     again on the same data does not encode it again.
     """
-    digest = hashlib.sha1(EMBEDDING_MODEL.encode())
+    digest = hashlib.sha1(embedder.model_id.encode())
     for text, text_ranges in zip(texts, ranges):
         digest.update(text.encode() + b"\0" + np.asarray(text_ranges, dtype=np.int64).tobytes() + b"\1")
     path = default_cache_path().parent / f"states-{digest.hexdigest()}.npy"

@@ -172,7 +172,7 @@ def choose_narrative_rule(data: FramingData, P: np.ndarray, Q: np.ndarray, passe
     return best
 
 
-def _per_language(data: TaskData, scores: Callable[[np.ndarray | None], dict]) -> dict[str, dict]:
+def per_language_scores(data: TaskData, scores: Callable[[np.ndarray | None], dict]) -> dict[str, dict]:
     out = {iso_language(lang): scores(data.langs == lang) for lang in sorted(set(data.langs))}
     out["all"] = scores(None)
     return {lang: {k: round(v, 4) for k, v in s.items()} for lang, s in out.items()}
@@ -200,8 +200,8 @@ def train_narratives(data: FramingData, command: str, progress: Callable[[], Non
     majority = _majority_narratives(data)
     extra = {
         "rule": {"coarse": rule.coarse, "fine": rule.fine, "one_domain": rule.one_domain},
-        "cv": _per_language(data.narratives, lambda mask: narrative_scores(data, decisions, mask)),
-        "cv_baseline_most_frequent": _per_language(data.narratives, lambda mask: narrative_scores(data, majority, mask)),
+        "cv": per_language_scores(data.narratives, lambda mask: narrative_scores(data, decisions, mask)),
+        "cv_baseline_most_frequent": per_language_scores(data.narratives, lambda mask: narrative_scores(data, majority, mask)),
     }
     features = "title + mean + max of paragraphs"
     heads = tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
@@ -235,7 +235,7 @@ def role_scores(data: FramingData, decisions: list, mask: np.ndarray | None = No
 FINE_WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-def _role_decisions_cv(data: FramingData, fold: np.ndarray | None = None, rule: RoleRule | None = None,
+def role_decisions_cv(data: FramingData, fold: np.ndarray | None = None, rule: RoleRule | None = None,
                        progress: Callable[[], None] | None = None, previous: bool = False) -> tuple[list, RoleRule]:
     """Held-out decisions of both role models, by CV (or by the given ``fold`` of each row),
     with ``rule``, else the rule of highest main-role accuracy + exact match. ``previous``:
@@ -260,18 +260,18 @@ def train_roles(data: FramingData, command: str, progress: Callable[[], None] | 
                 ) -> tuple[Head, Head]:
     """Cross-validate both role models and choose their rule, score the previous features the
     same way and both leave-one-language-out, fit on everything."""
-    decisions, rule = _role_decisions_cv(data, progress=progress)
-    previous, previous_rule = _role_decisions_cv(data, progress=progress, previous=True)
+    decisions, rule = role_decisions_cv(data, progress=progress)
+    previous, previous_rule = role_decisions_cv(data, progress=progress, previous=True)
     held_out = {"cv": decisions, "cv_previous": previous, "cv_baseline_most_frequent": _majority_roles(data)}
     if len(set(data.roles.langs)) > 1:
         # Leave one language out: the rule chosen by CV, the models fitted on the other languages.
-        held_out["lolo"], _ = _role_decisions_cv(data, data.roles.langs, rule, progress)
-        held_out["lolo_previous"], _ = _role_decisions_cv(data, data.roles.langs, previous_rule, progress, True)
+        held_out["lolo"], _ = role_decisions_cv(data, data.roles.langs, rule, progress)
+        held_out["lolo_previous"], _ = role_decisions_cv(data, data.roles.langs, previous_rule, progress, True)
     extra = {"rule": {"extra": rule.extra, "fine_weight": rule.fine_weight},
              "previous": "logistic regressions on the mention alone + its paragraph + article mean, "
                          "main role from its own model"}
     for name, chosen in held_out.items():
-        extra[name] = _per_language(data.roles, lambda mask, chosen=chosen: role_scores(data, chosen, mask))
+        extra[name] = per_language_scores(data.roles, lambda mask, chosen=chosen: role_scores(data, chosen, mask))
     features = "mention in context (its token states in its paragraph) + mention alone + its paragraph + article mean"
     return tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
                  for task in (data.roles, data.fine_roles))
@@ -308,7 +308,7 @@ def finder_recall(data: FramingData, finder_of: Callable[[list[str]], MentionFin
         idx = np.flatnonzero(mask) if mask is not None else np.arange(len(roles.keys))
         return {"exact": float(np.mean([hits[i][0] for i in idx])), "overlap": float(np.mean([hits[i][1] for i in idx]))}
 
-    return _per_language(roles, recall)
+    return per_language_scores(roles, recall)
 
 
 def _text(data: FramingData, i: int) -> str:

@@ -133,7 +133,7 @@ def _fit_per_technique(data: SpanData, X, paragraph_mask: np.ndarray, options: d
 
     def fit_one(t: int) -> None:
         technique = TECHNIQUE_NAMES[t]
-        rows = _token_rows(data, [k for k in np.flatnonzero(paragraph_mask) if technique in data.paragraph_gold[k]])
+        rows = token_rows(data, [k for k in np.flatnonzero(paragraph_mask) if technique in data.paragraph_gold[k]])
         y = data.token_labels[technique][rows]
         if len(rows) == 0 or y.min() == y.max():
             return
@@ -145,7 +145,7 @@ def _fit_per_technique(data: SpanData, X, paragraph_mask: np.ndarray, options: d
     return W, b
 
 
-def _token_rows(data: SpanData, paragraphs) -> np.ndarray:
+def token_rows(data: SpanData, paragraphs) -> np.ndarray:
     if not len(paragraphs):
         return np.zeros(0, dtype=int)
     return np.concatenate([np.arange(data.bounds[k], data.bounds[k + 1]) for k in paragraphs])
@@ -240,7 +240,7 @@ def held_out_logits(data: SpanData, states: np.ndarray, groups: np.ndarray,
     for group in np.unique(groups):
         W, b = fit_token_scorers(data, groups != group)
         V, c = fit_state_scorers(data, states, groups != group)
-        rows = _token_rows(data, np.flatnonzero(groups == group))
+        rows = token_rows(data, np.flatnonzero(groups == group))
         logits.lexical[rows] = data.X[rows] @ W + b
         logits.state[rows] = states[rows].astype(np.float32) @ V + c
         if progress:
