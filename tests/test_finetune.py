@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from spinscope.document import Article
 from spinscope.encoder import QUERY_PREFIX, Encoder, ModelFile, Tokenizer
+from spinscope.encoder.graph import write_layers_model
 from spinscope.models.embeddings import Embedder, EmbeddingCache
 from spinscope.pipeline import MODEL_DIR, Analyzer
 from spinscope.shells.cli import app
@@ -44,7 +45,15 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
 
 
-def test_torch_layers_compute_what_the_runtime_computes(tokenizer):
+@pytest.fixture(scope="module")
+def frozen_graph(tmp_path_factory):
+    """e5's own layers, the starting point of fine-tuning (the shipped graph is fine-tuned)."""
+    path = tmp_path_factory.mktemp("graph") / "frozen.onnx"
+    write_layers_model(ModelFile(), path)
+    return path
+
+
+def test_torch_layers_compute_what_the_runtime_computes(tokenizer, frozen_graph):
     model_file = ModelFile()
     model = finetune.MultiTaskEncoder(model_file, 4, dropout=0.0).eval()
     frozen = finetune._Frozen(model_file, model.first)
@@ -54,7 +63,7 @@ def test_torch_layers_compute_what_the_runtime_computes(tokenizer):
     ids, mask = finetune._pad(examples, model_file.vocabulary.pad)
     with torch.no_grad():
         ours = model(frozen(ids, mask), mask).numpy()
-    for row, states in enumerate(Encoder().token_states(texts, QUERY_PREFIX)):
+    for row, states in enumerate(Encoder(graph_path=frozen_graph).token_states(texts, QUERY_PREFIX)):
         # float32 here, int8 activations there
         assert cosine(ours[row, :len(states.ids)], states.states).min() > 0.98
 
@@ -82,7 +91,7 @@ def test_examples_carry_every_task_with_token_targets(folders, tokenizer):
     assert len(held) == len(examples)  # invented folders are not in the committed split
 
 
-def test_fine_tuning_trains_resumes_and_exports_a_graph(folders, tmp_path):
+def test_fine_tuning_trains_resumes_and_exports_a_graph(folders, frozen_graph, tmp_path):
     graph = finetune.fine_tune(folders, tmp_path / "a", TINY, checkpoint_seconds=0)
     meta = json.loads((tmp_path / "a" / finetune.META_FILE).read_text())
     assert meta["steps"] == 2 * meta["steps"] // 2 > 0 and len(meta["loss_by_epoch"]) == 2
@@ -100,10 +109,10 @@ def test_fine_tuning_trains_resumes_and_exports_a_graph(folders, tmp_path):
     assert resumed.read_bytes() == graph.read_bytes()
 
     text = ["These corrupt cowards have betrayed every honest worker in the country."]
-    tuned, shipped = Encoder(graph_path=graph).embed(text), Encoder().embed(text)
-    assert 0.9 < float(cosine(tuned, shipped)[0]) < 0.99999  # trained, not broken
+    tuned, before = Encoder(graph_path=graph).embed(text), Encoder(graph_path=frozen_graph).embed(text)
+    assert 0.9 < float(cosine(tuned, before)[0]) < 0.99999  # trained, not broken
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
-    first, second = Embedder(cache).embed(text), Embedder(cache, graph=graph).embed(text)
+    first, second = Embedder(cache, graph=frozen_graph).embed(text), Embedder(cache, graph=graph).embed(text)
     assert not np.allclose(first, second)  # one cache, two encoders: their vectors are never mixed
 
 
