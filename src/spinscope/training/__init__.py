@@ -29,8 +29,9 @@ def train(data_dirs: Sequence[Path], output: Path, tasks: Sequence[str] | None =
 
     ``languages`` restricts training to those language folders; ``command`` is recorded in the
     models as the way to reproduce them. ``graph`` is an encoder graph to read features with
-    instead of the shipped one (a fine-tuned encoder, :func:`.finetune.fine_tune`). Returns the cross-validation scores of each model written, by name (``spans
-    baseline``: the whole-paragraph baseline of the span tagger).
+    instead of the shipped one (a fine-tuned encoder, :func:`.finetune.fine_tune`). Returns the
+    cross-validation scores of each model written, by name (``spans baseline``: the
+    whole-paragraph baseline of the span tagger).
     """
     for data_dir in map(Path, data_dirs):
         if not data_dir.is_dir():

@@ -200,6 +200,15 @@ def _read_2025(split: Split, reader: _Reader, keep: Callable[[str], bool]) -> li
     return examples
 
 
+def _from_file(module: nn.Module, model: ModelFile, name: str, matrix: bool = False) -> nn.Module:
+    """``module`` with the model file's ``{name}.w`` (a Q4_0 matrix, dequantised, when
+    ``matrix``) and ``{name}.b`` as its weight and bias."""
+    weight = model.dequantised(f"{name}.w") if matrix else model.float32(f"{name}.w")
+    module.weight = nn.Parameter(torch.from_numpy(np.array(weight)))
+    module.bias = nn.Parameter(torch.from_numpy(np.array(model.float32(f"{name}.b"))))
+    return module
+
+
 class _Layer(nn.Module):
     """One post-norm BERT layer with e5's weights (names as in the model file)."""
 
@@ -207,14 +216,11 @@ class _Layer(nn.Module):
         super().__init__()
         header = model.header
         self.heads = header.heads
-        self.linears = nn.ModuleDict({part: nn.Linear(1, 1) for part in ("q", "k", "v", "ao", "fi", "fo")})
-        self.norms = nn.ModuleDict({part: nn.LayerNorm(header.hidden, eps=header.layer_norm_eps) for part in ("aln", "oln")})
-        for part, linear in self.linears.items():
-            linear.weight = nn.Parameter(torch.from_numpy(np.array(model.dequantised(f"l{index}.{part}.w"))))
-            linear.bias = nn.Parameter(torch.from_numpy(np.array(model.float32(f"l{index}.{part}.b"))))
-        for part, norm in self.norms.items():
-            norm.weight.data = torch.from_numpy(np.array(model.float32(f"l{index}.{part}.w")))
-            norm.bias.data = torch.from_numpy(np.array(model.float32(f"l{index}.{part}.b")))
+        # The linear layers take their shapes from the file's matrices.
+        self.linears = nn.ModuleDict({part: _from_file(nn.Linear(1, 1), model, f"l{index}.{part}", matrix=True)
+                                      for part in ("q", "k", "v", "ao", "fi", "fo")})
+        self.norms = nn.ModuleDict({part: _from_file(nn.LayerNorm(header.hidden, eps=header.layer_norm_eps), model,
+                                                     f"l{index}.{part}") for part in ("aln", "oln")})
         self.index = index
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -266,9 +272,7 @@ class _Frozen:
     def __init__(self, model: ModelFile, first_trained: int):
         header = model.header
         self.embeddings = InputEmbeddings(model)
-        self.norm = nn.LayerNorm(header.hidden, eps=header.layer_norm_eps)
-        self.norm.weight.data = torch.from_numpy(np.array(model.float32("emb.ln.w")))
-        self.norm.bias.data = torch.from_numpy(np.array(model.float32("emb.ln.b")))
+        self.norm = _from_file(nn.LayerNorm(header.hidden, eps=header.layer_norm_eps), model, "emb.ln")
         self.layers = [_Layer(model, i).requires_grad_(False) for i in range(first_trained)]
 
     @torch.no_grad()
