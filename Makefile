@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The French war-coverage example next to the checkout, else an article written for spinscope.
 EXAMPLE ?= $(firstword $(wildcard ../shared/examples/fr-liman-nuclear.txt) examples/harbour-closure.txt)
 
-.PHONY: demo test test-fast screenshot install train finetune bench clean
+.PHONY: demo test test-fast lint format screenshot install train finetune bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,18 @@ demo: $(STAMP)
 ## Run the test suite (the command CI runs).
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+## Lint (ruff), formatting (ruff format --check), types (mypy) and the import layers (import-linter); CI runs it.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Fix what ruff can fix and format the code.
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests benchmarks scripts
+	$(BIN)/ruff format src tests benchmarks scripts
 
 ## The suite without the slow tests that train and embed real data (for a quick check while editing).
 test-fast: $(STAMP)

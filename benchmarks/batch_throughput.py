@@ -13,6 +13,7 @@ Scaling efficiency of N workers = rate(N) / (N x rate(1 worker)). With one worke
 analysis runs in-process and the embedding engine may use every core (OpenMP); with N
 workers each gets cores/N threads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,23 +48,30 @@ def subset(n: int) -> list[Path]:
 def one_run(engine: str, workers: int, paths: list[Path]) -> dict:
     """Run one batch in this process (called in a fresh subprocess by :func:`main`)."""
     from spinscope.corpus import batch, engines
-    from spinscope.semeval import iso_language, read_article
     from spinscope.corpus.store import ArticleRecord
+    from spinscope.semeval import iso_language, read_article
 
     records = []
     for path in paths:
         language = iso_language(path.parent.parent.name)
         article = read_article(path, language)
-        records.append(ArticleRecord(f"{path.parent.parent.name}/{article.id}", article.text, language,
-                                     location=str(path)))
+        records.append(
+            ArticleRecord(f"{path.parent.parent.name}/{article.id}", article.text, language, location=str(path))
+        )
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         result = batch.analyse_records(records, Path(tmp) / "bench.sqlite", workers=workers, engine=engine)
         seconds = time.perf_counter() - started
-    return {"engine": engine, "workers": workers, "articles": result.analysed + result.failed,
-            "failed": result.failed, "paragraphs": sum(len(r.text.splitlines()) for r in records),
-            "seconds": round(seconds, 2), "per_minute": round(60 * (result.analysed + result.failed) / seconds, 1),
-            "threads_per_worker": engines.threads_per_worker(workers) if workers > 1 else "all"}
+    return {
+        "engine": engine,
+        "workers": workers,
+        "articles": result.analysed + result.failed,
+        "failed": result.failed,
+        "paragraphs": sum(len(r.text.splitlines()) for r in records),
+        "seconds": round(seconds, 2),
+        "per_minute": round(60 * (result.analysed + result.failed) / seconds, 1),
+        "threads_per_worker": engines.threads_per_worker(workers) if workers > 1 else "all",
+    }
 
 
 def main() -> None:
@@ -79,28 +87,38 @@ def main() -> None:
         return
 
     cores = usable_cores()
-    print(f"{len(paths)} test articles from {len({p.parent.parent.name for p in paths})} languages, "
-          f"{cores} cores, cold embeddings cache per run")
+    print(
+        f"{len(paths)} test articles from {len({p.parent.parent.name for p in paths})} languages, "
+        f"{cores} cores, cold embeddings cache per run"
+    )
     results = []
     for run in args.runs.split(","):
         with tempfile.TemporaryDirectory() as cache:
             env = {**os.environ, "SPINSCOPE_CACHE": cache}
-            out = subprocess.run([sys.executable, __file__, "--articles", str(args.articles), "--one", run],
-                                 env=env, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--articles", str(args.articles), "--one", run],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
         if out.returncode != 0:
             sys.exit(f"{run} failed:\n{out.stderr[-3000:]}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(result)
-        print(f"  {result['engine']:5} x{result['workers']} (threads/worker: {result['threads_per_worker']}): "
-              f"{result['articles']} articles in {result['seconds']:.1f} s = {result['per_minute']:.1f} articles/min",
-              flush=True)
+        print(
+            f"  {result['engine']:5} x{result['workers']} (threads/worker: {result['threads_per_worker']}): "
+            f"{result['articles']} articles in {result['seconds']:.1f} s = {result['per_minute']:.1f} articles/min",
+            flush=True,
+        )
     base = next((r for r in results if r["engine"] == "local" and r["workers"] == 1), None)
     if base:
         for r in results:
             if r["workers"] > 1:
                 efficiency = r["per_minute"] / (r["workers"] * base["per_minute"])
-                print(f"scaling efficiency {r['engine']} x{r['workers']}: {efficiency:.0%} "
-                      f"(speed-up {r['per_minute'] / base['per_minute']:.2f}x over local x1)")
+                print(
+                    f"scaling efficiency {r['engine']} x{r['workers']}: {efficiency:.0%} "
+                    f"(speed-up {r['per_minute'] / base['per_minute']:.2f}x over local x1)"
+                )
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ The embedding cache is a fresh temporary folder. With the fixed article, every r
 the first reads its paragraph embeddings from that cache; ``--unique`` numbers the title of
 each request so that one paragraph per request is embedded anew (closer to real traffic).
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -31,14 +33,16 @@ import httpx
 
 HOST = "127.0.0.1"  # loopback only, by design
 TITLE = "Residents Furious as Council Hikes Water Bills Again"
-ARTICLE = "\n".join([
-    TITLE,
-    "",
-    "The council has raised water bills for the fourth time in two years, and residents have had enough.",
-    "Officials claim the increase pays for new pipes, yet nobody has seen a single pipe being laid.",
-    "This reckless greed will drive families out of the town they love. It is time to say no.",
-    "",
-])
+ARTICLE = "\n".join(
+    [
+        TITLE,
+        "",
+        "The council has raised water bills for the fourth time in two years, and residents have had enough.",
+        "Officials claim the increase pays for new pipes, yet nobody has seen a single pipe being laid.",
+        "This reckless greed will drive families out of the town they love. It is time to say no.",
+        "",
+    ]
+)
 
 
 def free_port() -> int:
@@ -54,10 +58,8 @@ def process_tree(pid: int) -> list[int]:
         current = todo.pop()
         pids.append(current)
         for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
+            with contextlib.suppress(OSError):
                 todo.extend(int(child) for child in (task / "children").read_text().split())
-            except OSError:
-                pass
     return pids
 
 
@@ -75,11 +77,17 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server(port: int, workers: int, models: str | None, cache: str, log) -> subprocess.Popen:
-    code = ("import sys; from pathlib import Path; from spinscope.shells.api import serve; "
-            "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]) if sys.argv[4] else None)")
+    code = (
+        "import sys; from pathlib import Path; from spinscope.shells.api import serve; "
+        "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]) if sys.argv[4] else None)"
+    )
     env = os.environ | {"SPINSCOPE_CACHE": cache}
-    return subprocess.Popen([sys.executable, "-c", code, HOST, str(port), str(workers), models or ""],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, HOST, str(port), str(workers), models or ""],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
 
 
 def wait_healthy(base: str, server: subprocess.Popen, timeout: float) -> None:
@@ -96,8 +104,7 @@ def wait_healthy(base: str, server: subprocess.Popen, timeout: float) -> None:
     raise RuntimeError(f"the server did not answer /health within {timeout:.0f} s")
 
 
-async def load(base: str, requests: int, concurrency: int, unique: bool, deadline: float, pid: int,
-               offset: int = 0):
+async def load(base: str, requests: int, concurrency: int, unique: bool, deadline: float, pid: int, offset: int = 0):
     latencies: list[float] = []
     errors: list[str] = []
     succeeded = [0]
@@ -107,6 +114,7 @@ async def load(base: str, requests: int, concurrency: int, unique: bool, deadlin
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(base_url=base, timeout=120, trust_env=False, limits=limits) as client:
+
         async def one_client() -> None:
             for i in numbers:  # shared iterator: exactly `requests` requests in all
                 if time.monotonic() > deadline:
@@ -129,10 +137,8 @@ async def load(base: str, requests: int, concurrency: int, unique: bool, deadlin
         async def sample_memory(stop: asyncio.Event) -> None:
             while not stop.is_set():
                 samples.append(rss_mib(pid))
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
-                except asyncio.TimeoutError:
-                    pass
 
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_memory(stop))
@@ -173,14 +179,24 @@ def main() -> int:
                 print(f"server: {base}, {args.workers} worker(s), ready in {time.monotonic() - started:.1f} s")
                 # Warm-up at full concurrency: the worker threads (and their per-thread cache
                 # connections) exist before "before" is measured, so growth means a leak.
-                _, warm_errors, *_ = asyncio.run(load(base, args.concurrency, args.concurrency, args.unique,
-                                                      time.monotonic() + 300, server.pid, offset=args.requests))
+                _, warm_errors, *_ = asyncio.run(
+                    load(
+                        base,
+                        args.concurrency,
+                        args.concurrency,
+                        args.unique,
+                        time.monotonic() + 300,
+                        server.pid,
+                        offset=args.requests,
+                    )
+                )
                 if warm_errors:
                     raise RuntimeError(f"warm-up failed: {warm_errors[0]}")
                 before = rss_mib(server.pid)
                 deadline = time.monotonic() + args.max_seconds
                 latencies, errors, samples, elapsed, ok, halfway = asyncio.run(
-                    load(base, args.requests, args.concurrency, args.unique, deadline, server.pid))
+                    load(base, args.requests, args.concurrency, args.unique, deadline, server.pid)
+                )
                 after = rss_mib(server.pid)
             except Exception:
                 log.flush()
@@ -194,14 +210,18 @@ def main() -> int:
                     server.kill()
                     server.wait()
 
-    print(f"requests: {args.requests} from {args.concurrency} concurrent clients "
-          f"({'unique titles' if args.unique else 'one fixed article'}), {len(ARTICLE)} characters each")
+    print(
+        f"requests: {args.requests} from {args.concurrency} concurrent clients "
+        f"({'unique titles' if args.unique else 'one fixed article'}), {len(ARTICLE)} characters each"
+    )
     print(f"errors: {len(errors)}")
     for line in errors[:10]:
         print(f"  {line}")
     if latencies:
-        print(f"latency: p50 {1000 * statistics.median(latencies):.0f} ms, p95 {1000 * percentile(latencies, 95):.0f} ms, "
-              f"max {1000 * max(latencies):.0f} ms")
+        print(
+            f"latency: p50 {1000 * statistics.median(latencies):.0f} ms, p95 {1000 * percentile(latencies, 95):.0f} ms, "
+            f"max {1000 * max(latencies):.0f} ms"
+        )
     print(f"throughput: {ok / elapsed:.1f} requests/s ({ok} ok in {elapsed:.1f} s)")
     growth = after - before
     peak = max(samples, default=after)
@@ -209,8 +229,10 @@ def main() -> int:
     # Caches and allocator arenas fill during the first requests; a leak keeps growing after.
     late = after - middle
     verdict = "flat" if late < max(10.0, 0.03 * before) else "STILL GROWING"
-    print(f"server RSS: before {before:.0f} MiB, halfway {middle:.0f} MiB, peak {peak:.0f} MiB, "
-          f"after {after:.0f} MiB (whole run {growth:+.0f} MiB, second half {late:+.0f} MiB: {verdict})")
+    print(
+        f"server RSS: before {before:.0f} MiB, halfway {middle:.0f} MiB, peak {peak:.0f} MiB, "
+        f"after {after:.0f} MiB (whole run {growth:+.0f} MiB, second half {late:+.0f} MiB: {verdict})"
+    )
     return 1 if errors else 0
 
 

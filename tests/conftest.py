@@ -2,6 +2,7 @@
 
 Every article text here is invented for these tests (no third-party text).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,15 +39,15 @@ FR_LINES = [
 #: Invented one-paragraph texts for language detection.
 LANGUAGE_SAMPLES = {
     "en": "The city council approved the new budget on Tuesday after a long debate about school "
-          "funding and road repairs. Several residents said they were worried about rising taxes.",
+    "funding and road repairs. Several residents said they were worried about rising taxes.",
     "fr": "Le conseil municipal a adopté mardi le nouveau budget après un long débat sur le financement "
-          "des écoles et la réparation des routes. Plusieurs habitants se disent inquiets.",
+    "des écoles et la réparation des routes. Plusieurs habitants se disent inquiets.",
     "de": "Der Stadtrat hat am Dienstag nach einer langen Debatte über die Finanzierung der Schulen und "
-          "die Reparatur der Straßen den neuen Haushalt beschlossen. Viele Bürger sind besorgt.",
+    "die Reparatur der Straßen den neuen Haushalt beschlossen. Viele Bürger sind besorgt.",
     "ru": "Городской совет во вторник утвердил новый бюджет после долгих споров о финансировании школ "
-          "и ремонте дорог. Многие жители обеспокоены ростом налогов.",
+    "и ремонте дорог. Многие жители обеспокоены ростом налогов.",
     "es": "El ayuntamiento aprobó el martes el nuevo presupuesto después de un largo debate sobre la "
-          "financiación de las escuelas y la reparación de las carreteras. Muchos vecinos están preocupados.",
+    "financiación de las escuelas y la reparación de las carreteras. Muchos vecinos están preocupados.",
 }
 
 #: A small invented news page: <title>, navigation and footer boilerplate, scripts, paragraphs.
@@ -86,12 +87,18 @@ def join(lines: list[str], newline: str = "\n", bom: bool = False) -> str:
 #: Invented articles for a tiny SemEval-style folder (ids 1-3) in English and a language with
 #: no training data (folder "xx").
 ARTICLES = {
-    "1": ["Traitors in parliament sell out our nation again", "",
-          "These corrupt cowards have betrayed every honest worker in the country.",
-          "If we do not stop them now, our children will pay for their treachery forever."],
-    "2": ["Council approves new bus timetable", "",
-          "The city council approved a new bus timetable on Tuesday, a spokesperson said.",
-          "The changes take effect next month and add two early-morning services."],
+    "1": [
+        "Traitors in parliament sell out our nation again",
+        "",
+        "These corrupt cowards have betrayed every honest worker in the country.",
+        "If we do not stop them now, our children will pay for their treachery forever.",
+    ],
+    "2": [
+        "Council approves new bus timetable",
+        "",
+        "The city council approved a new bus timetable on Tuesday, a spokesperson said.",
+        "The changes take effect next month and add two early-morning services.",
+    ],
     "3": ["Minister opens hospital wing", "", "The health minister opened a new hospital wing on Friday."],
 }
 
@@ -110,9 +117,14 @@ def write_semeval2023(folder: Path) -> Path:
         (root / "train-labels-subtask-2.txt").write_text("1\tPolitical,Security_and_defense\n2\tQuality_of_life\n3\t\n")
         (root / "train-labels-subtask-3.txt").write_text(
             "1\t1\tName_Calling-Labeling\n1\t3\tName_Calling-Labeling,Loaded_Language\n1\t4\tAppeal_to_Fear-Prejudice\n"
-            "2\t1\t\n2\t3\t\n2\t4\t\n3\t1\t\n3\t3\t\n")
-        template = [f"{aid}\t{line}\t{ARTICLES[aid][line - 1]}" for aid in ARTICLES for line in (1, 3, 4)
-                    if line <= len(ARTICLES[aid]) and ARTICLES[aid][line - 1]]
+            "2\t1\t\n2\t3\t\n2\t4\t\n3\t1\t\n3\t3\t\n"
+        )
+        template = [
+            f"{aid}\t{line}\t{ARTICLES[aid][line - 1]}"
+            for aid in ARTICLES
+            for line in (1, 3, 4)
+            if line <= len(ARTICLES[aid]) and ARTICLES[aid][line - 1]
+        ]
         (root / "train-labels-subtask-3.template").write_text("\n".join(template) + "\n")
         spans = root / "train-labels-subtask-3-spans"
         spans.mkdir()
@@ -128,15 +140,35 @@ WAR = ("URW: Discrediting Ukraine", "URW: Discrediting Ukraine: Ukraine is a pup
 CLIMATE = ("CC: Criticism of climate movement", "CC: Criticism of climate movement: Climate movement is alarmist")
 #: (title, body, narrative, [(name, main role, fine role)]); every text is invented.
 DOCUMENTS = [
-    ("Kyiv obeys its foreign masters again", "Commentators claim Kyiv only follows orders from Washington. "
-     "They say Washington decides and Kyiv signs. The refugees of Sumy pay the price.", WAR,
-     [("Washington", "Antagonist", "Conspirator"), ("Kyiv", "Antagonist", "Incompetent"), ("Sumy", "Innocent", "Victim")]),
-    ("Activists frighten the children", "The group Green Dawn tells schoolchildren the planet will burn by Friday. "
-     "Farmer Jonas Weber says Green Dawn is spreading panic. Weber asks for calm.", CLIMATE,
-     [("Green Dawn", "Antagonist", "Deceiver"), ("Jonas Weber", "Protagonist", "Virtuous"), ("Weber", "Protagonist", "Virtuous")]),
-    ("A quiet week at the port", "Ships arrived on time and the port authority of Lindholm reported record cargo. "
-     "Workers in Lindholm praised the new cranes.", ("Other", "Other"),
-     [("Lindholm", "Protagonist", "Virtuous"), ("Workers", "Innocent", "Forgotten")]),
+    (
+        "Kyiv obeys its foreign masters again",
+        "Commentators claim Kyiv only follows orders from Washington. "
+        "They say Washington decides and Kyiv signs. The refugees of Sumy pay the price.",
+        WAR,
+        [
+            ("Washington", "Antagonist", "Conspirator"),
+            ("Kyiv", "Antagonist", "Incompetent"),
+            ("Sumy", "Innocent", "Victim"),
+        ],
+    ),
+    (
+        "Activists frighten the children",
+        "The group Green Dawn tells schoolchildren the planet will burn by Friday. "
+        "Farmer Jonas Weber says Green Dawn is spreading panic. Weber asks for calm.",
+        CLIMATE,
+        [
+            ("Green Dawn", "Antagonist", "Deceiver"),
+            ("Jonas Weber", "Protagonist", "Virtuous"),
+            ("Weber", "Protagonist", "Virtuous"),
+        ],
+    ),
+    (
+        "A quiet week at the port",
+        "Ships arrived on time and the port authority of Lindholm reported record cargo. "
+        "Workers in Lindholm praised the new cranes.",
+        ("Other", "Other"),
+        [("Lindholm", "Protagonist", "Virtuous"), ("Workers", "Innocent", "Forgotten")],
+    ),
 ] * 4  # twelve articles: every fold sees every role and narrative
 
 

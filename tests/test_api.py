@@ -5,8 +5,10 @@ be refused before the model runs. The happy paths use the real Analyzer (skipped
 trained models exist) and share one embedding cache, so the article is embedded only once.
 Every article here is invented for these tests; no request leaves this machine.
 """
+
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -19,26 +21,31 @@ with warnings.catch_warnings():  # Starlette's note about httpx2 is not about th
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from spinscope import errors, taxonomy
 from spinscope import io as ingest
-from spinscope import taxonomy
-from spinscope.io import fetch
 from spinscope.errors import ModelError
-from spinscope.shells.api import MAX_BYTES, MAX_CHARS, WEB_DIR, AnalysisOut, create_app, serve
+from spinscope.io import fetch
 from spinscope.pipeline import MODEL_DIR, model_folder
+from spinscope.schema import AnalysisSchema
+from spinscope.shells.api import MAX_BYTES, MAX_CHARS, WEB_DIR, create_app, serve
 
-ARTICLE = "\n".join([
-    "Reckless Dam Plan Will Drown the Valley",
-    "",
-    "The minister's reckless dam scheme is a betrayal of every farmer who has worked this valley for generations.",
-    "Anyone who supports this disastrous plan is either paid by the construction lobby or has never set foot here.",
-    "If the dam goes ahead, the river dies, the farms fail, and our children will have nothing left to inherit.",
-    "Stand with the valley. Stop the dam now!",
-    "",
-])
+ARTICLE = "\n".join(
+    [
+        "Reckless Dam Plan Will Drown the Valley",
+        "",
+        "The minister's reckless dam scheme is a betrayal of every farmer who has worked this valley for generations.",
+        "Anyone who supports this disastrous plan is either paid by the construction lobby or has never set foot here.",
+        "If the dam goes ahead, the river dies, the farms fail, and our children will have nothing left to inherit.",
+        "Stand with the valley. Stop the dam now!",
+        "",
+    ]
+)
 TITLE, *BODY = [line for line in ARTICLE.split("\n") if line]
 ARTICLE_HTML = (
     "<!doctype html><html><head><meta charset='utf-8'><title>" + TITLE + "</title></head><body>"
-    "<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><article><h1>" + TITLE + "</h1>"
+    "<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><article><h1>"
+    + TITLE
+    + "</h1>"
     + "".join(f"<p>{p}</p>" for p in BODY)
     + "<script>var leaked = 'SCRIPT_SHOULD_NOT_LEAK';</script></article>"
     "<footer><p>Copyright The Valley Courier.</p></footer></body></html>"
@@ -46,6 +53,7 @@ ARTICLE_HTML = (
 
 
 # --- fixtures -------------------------------------------------------------------------------
+
 
 class NeverReached:
     """Stand-in analyzer for safety tests: the request must be refused before the model."""
@@ -70,8 +78,10 @@ def guarded():
 @pytest.fixture(scope="module")
 def analyzer(tmp_path_factory):
     if not (MODEL_DIR / "techniques.json").is_file():
-        pytest.skip(f"no trained models in {MODEL_DIR} (techniques.json is missing): "
-                    "run `spinscope train` to create them, then re-run these tests")
+        pytest.skip(
+            f"no trained models in {MODEL_DIR} (techniques.json is missing): "
+            "run `spinscope train` to create them, then re-run these tests"
+        )
     from spinscope.models.embeddings import Embedder, EmbeddingCache
     from spinscope.pipeline import Analyzer
 
@@ -106,10 +116,9 @@ def site():
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            try:
+            # The client stops reading past its size cap, as it should.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client stopped reading, as it should past its size cap
 
         def log_message(self, *args):
             pass
@@ -143,6 +152,7 @@ def error_of(response, status: int) -> str:
 
 # --- happy paths (real models) --------------------------------------------------------------
 
+
 def test_text_returns_exactly_the_analysis_json(client, analysed, analyzer):
     assert analysed.headers["content-type"].startswith("application/json")
     article = ingest.with_language(ingest.article_from_bytes(ARTICLE.encode(), "test", html=False), None)
@@ -154,14 +164,14 @@ def test_text_returns_exactly_the_analysis_json(client, analysed, analyzer):
 
 
 def test_analysis_matches_the_response_schema(analysed):
-    result = AnalysisOut.model_validate(analysed.json())  # labels must be taxonomy names
+    result = AnalysisSchema.model_validate(analysed.json())  # labels must be taxonomy names
     assert result.text == ARTICLE
     assert result.language == "en"
-    assert ARTICLE[result.title.start:result.title.end] == TITLE
+    assert ARTICLE[result.title.start : result.title.end] == TITLE
     assert [p.line for p in result.paragraphs] == [1, 3, 4, 5, 6]
     assert set(result.frame_scores) == set(taxonomy.FRAME_NAMES)
     for span in result.spans:
-        assert ARTICLE[span.start:span.end] == span.text
+        assert ARTICLE[span.start : span.end] == span.text
 
 
 def test_lang_overrides_detection(client, analysed):
@@ -181,8 +191,9 @@ def test_upload_of_a_text_file(client, analysed):
 
 def test_upload_with_a_detectable_legacy_encoding(client):
     text = "Château fort : le maire répond\n\nLe maire a répondu hier aux critiques sur le château.\n"
-    response = client.post("/api/v1/analyze/file", files={"file": ("chateau.txt", text.encode("cp1252"))},
-                           data={"lang": "fr"})
+    response = client.post(
+        "/api/v1/analyze/file", files={"file": ("chateau.txt", text.encode("cp1252"))}, data={"lang": "fr"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["text"] == text
 
@@ -215,6 +226,7 @@ def test_health_reports_the_loaded_models(client):
 
 # --- reference endpoints, docs and page (no model needed) -----------------------------------
 
+
 def test_taxonomy_lists_every_label_and_group_colour(guarded):
     from spinscope.shells.render import GROUP_COLOURS
 
@@ -234,7 +246,7 @@ def test_openapi_schema_is_built_from_the_taxonomy(guarded):
     assert {"/api/v1/analyze", "/api/v1/analyze/file", "/api/v1/taxonomy", "/health"} <= set(schema["paths"])
     components = schema["components"]["schemas"]
     assert set(components["AnalyzeRequest"]["properties"]) == {"text", "url", "html", "lang"}
-    span_technique = components["SpanOut"]["properties"]["technique"]
+    span_technique = components["SpanSchema"]["properties"]["technique"]
     assert span_technique["enum"] == list(taxonomy.TECHNIQUE_NAMES)
 
 
@@ -271,10 +283,10 @@ def test_page_script_never_writes_html():
 
 # --- size limits ----------------------------------------------------------------------------
 
+
 def test_body_over_2_mb_is_refused_from_its_content_length(guarded):
     body = b'{"text": "' + b"a" * MAX_BYTES + b'"}'
-    message = error_of(guarded.post("/api/v1/analyze", content=body,
-                                    headers={"content-type": "application/json"}), 413)
+    message = error_of(guarded.post("/api/v1/analyze", content=body, headers={"content-type": "application/json"}), 413)
     assert "2,000,000 bytes" in message
 
 
@@ -299,15 +311,21 @@ def test_text_over_200000_characters_is_refused(guarded):
 
 
 def test_invalid_content_length_is_refused(guarded):
-    error_of(guarded.post("/api/v1/analyze", content=b"{}", headers={"content-type": "application/json",
-                                                                      "content-length": "lots"}), 400)
+    error_of(
+        guarded.post(
+            "/api/v1/analyze", content=b"{}", headers={"content-type": "application/json", "content-length": "lots"}
+        ),
+        400,
+    )
 
 
 # --- malformed requests ---------------------------------------------------------------------
 
+
 def test_malformed_json(guarded):
-    response = guarded.post("/api/v1/analyze", content=b'{"text": "unfinished',
-                            headers={"content-type": "application/json"})
+    response = guarded.post(
+        "/api/v1/analyze", content=b'{"text": "unfinished', headers={"content-type": "application/json"}
+    )
     assert "not valid JSON" in error_of(response, 422)
 
 
@@ -322,17 +340,20 @@ def test_body_that_is_not_an_object(guarded, body):
     assert "JSON object" in error_of(response, 422)
 
 
-@pytest.mark.parametrize("payload, words", [
-    ({"text": 5}, "'text' must be a string"),
-    ({"text": ["Title", "body"]}, "'text' must be a string"),
-    ({"url": {"href": "http://example.org"}}, "'url' must be a string"),
-    ({"text": "Title\n\nBody.", "lang": 1}, "'lang' must be a string"),
-    ({}, "exactly one of text, url or html"),
-    ({"text": None}, "exactly one of text, url or html"),
-    ({"text": "Title\n\nBody.", "url": "http://example.org/"}, "got text and url"),
-    ({"text": "Title\n\nBody.", "title": "extra"}, "Unknown field 'title'"),
-    ({"text": "Title\n\nBody.", "lang": "e" * 17}, "'lang' is too long"),
-])
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        ({"text": 5}, "'text' must be a string"),
+        ({"text": ["Title", "body"]}, "'text' must be a string"),
+        ({"url": {"href": "http://example.org"}}, "'url' must be a string"),
+        ({"text": "Title\n\nBody.", "lang": 1}, "'lang' must be a string"),
+        ({}, "exactly one of text, url or html"),
+        ({"text": None}, "exactly one of text, url or html"),
+        ({"text": "Title\n\nBody.", "url": "http://example.org/"}, "got text and url"),
+        ({"text": "Title\n\nBody.", "title": "extra"}, "Unknown field 'title'"),
+        ({"text": "Title\n\nBody.", "lang": "e" * 17}, "'lang' is too long"),
+    ],
+)
 def test_wrong_fields_and_types(guarded, payload, words):
     assert words in error_of(guarded.post("/api/v1/analyze", json=payload), 422)
 
@@ -343,8 +364,11 @@ def test_empty_text(guarded, text):
 
 
 def test_text_with_a_lone_surrogate(guarded):
-    response = guarded.post("/api/v1/analyze", content=b'{"text": "Title\\n\\nBad \\ud800 char"}',
-                            headers={"content-type": "application/json"})
+    response = guarded.post(
+        "/api/v1/analyze",
+        content=b'{"text": "Title\\n\\nBad \\ud800 char"}',
+        headers={"content-type": "application/json"},
+    )
     assert "invalid Unicode" in error_of(response, 400)
 
 
@@ -362,6 +386,7 @@ def test_unknown_address_and_wrong_method(guarded):
 
 
 # --- uploads --------------------------------------------------------------------------------
+
 
 def test_binary_upload(guarded):
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
@@ -385,16 +410,28 @@ def test_upload_without_a_file(guarded):
 
 # --- URLs -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["ftp://example.org/article.txt", "file:///etc/passwd", "javascript:alert(1)",
-                                 "not a url", "http://"])
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/article.txt", "file:///etc/passwd", "javascript:alert(1)", "not a url", "http://"]
+)
 def test_only_http_and_https_urls(guarded, url):
     error_of(guarded.post("/api/v1/analyze", json={"url": url}), 400)
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/", "http://localhost/", "http://[::1]/", "http://169.254.169.254/latest/meta-data/",
-    "http://10.0.0.1/", "http://192.168.1.1/", "http://0.0.0.0/", "http://2130706433/", "http://[::ffff:127.0.0.1]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/",
+        "http://localhost/",
+        "http://[::1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://192.168.1.1/",
+        "http://0.0.0.0/",
+        "http://2130706433/",
+        "http://[::ffff:127.0.0.1]/",
+    ],
+)
 def test_private_and_internal_hosts_are_refused(guarded, url):
     # Refused while resolving the host, before any connection is attempted.
     assert "non-public address" in error_of(guarded.post("/api/v1/analyze", json={"url": url}), 403)
@@ -423,6 +460,7 @@ def test_url_answering_an_error(guarded, site, loopback_is_public):
 
 # --- failures inside the server -------------------------------------------------------------
 
+
 def test_unexpected_error_is_a_json_500_without_details():
     app = create_app(analyzer=Exploding())
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -430,6 +468,24 @@ def test_unexpected_error_is_a_json_500_without_details():
     message = error_of(response, 500)
     assert "secret internal detail" not in response.text and "RuntimeError" not in response.text
     assert "try again" in message
+
+
+def test_answers_are_checked_against_the_analysis_schema():
+    class Unlisted:
+        def to_dict(self):
+            return {
+                "text": ARTICLE,
+                "spans": [{"technique": "Not_A_Technique", "start": 0, "end": 8, "text": ARTICLE[:8], "score": 0.9}],
+            }
+
+    class Inventing(NeverReached):
+        def analyze(self, article):
+            return Unlisted()
+
+    with TestClient(create_app(analyzer=Inventing()), raise_server_exceptions=False) as client:
+        response = client.post("/api/v1/analyze", json={"text": ARTICLE, "lang": "en"})
+    assert "Not_A_Technique" not in response.text
+    assert "try again" in error_of(response, 500)
 
 
 def test_analysis_runs_off_the_event_loop():
@@ -442,8 +498,9 @@ def test_analysis_runs_off_the_event_loop():
             raise RuntimeError("released")
 
     with TestClient(create_app(analyzer=Slow()), raise_server_exceptions=False) as client:
-        worker = threading.Thread(target=client.post, args=("/api/v1/analyze",),
-                                  kwargs={"json": {"text": ARTICLE, "lang": "en"}})
+        worker = threading.Thread(
+            target=client.post, args=("/api/v1/analyze",), kwargs={"json": {"text": ARTICLE, "lang": "en"}}
+        )
         worker.start()
         try:
             assert started.wait(10)
@@ -456,11 +513,67 @@ def test_analysis_runs_off_the_event_loop():
 
 
 def test_missing_models_stop_startup_with_a_clear_message(tmp_path):
-    with pytest.raises(ModelError, match="no trained model for genre, frames, techniques, spans, narratives, entities"):
-        with TestClient(create_app(models=tmp_path)):
-            pass
+    missing = "no trained model for genre, frames, techniques, spans, narratives, entities"
+    with pytest.raises(ModelError, match=missing), TestClient(create_app(models=tmp_path)):
+        pass
     (tmp_path / "genre.json").write_text("{}")
     with pytest.raises(ModelError, match=r"missing: genre\.npz, frames\.json"):
         model_folder(tmp_path)
     with pytest.raises(ModelError):
         serve(port=0, models=tmp_path)  # refused before uvicorn starts
+
+
+# --- HTTP statuses of library errors ----------------------------------------------------------
+
+#: The status the API answers each error class of spinscope.errors with: the library says what
+#: went wrong, only the API names it in HTTP.
+ERROR_STATUSES = {
+    errors.SpinscopeError: 500,
+    errors.InputError: 400,
+    errors.NotFoundError: 404,
+    errors.TooLargeError: 413,
+    errors.NotTextError: 415,
+    errors.NoArticleError: 422,
+    errors.FetchError: 502,
+    errors.InvalidURLError: 400,
+    errors.RefusedURLError: 403,
+    errors.FetchTimeoutError: 504,
+    errors.PageTooLargeError: 413,
+    errors.NotAPageError: 415,
+    errors.DataError: 400,
+    errors.ModelError: 500,
+    errors.StoreError: 400,
+    errors.MissingStoreError: 404,
+    errors.BatchError: 500,
+    errors.ConfigError: 500,
+}
+
+
+def test_every_library_error_class_has_a_status():
+    classes = {c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.SpinscopeError)}
+    assert classes == set(ERROR_STATUSES)
+
+
+@pytest.mark.parametrize("kind", ERROR_STATUSES, ids=lambda kind: kind.__name__)
+def test_library_errors_get_their_status_from_the_api(kind):
+    error = kind("the stand-in says what went wrong")
+    assert not hasattr(error, "status")  # the library knows no HTTP
+
+    class Raising:
+        def analyze(self, article):
+            raise error
+
+    with TestClient(create_app(analyzer=Raising()), raise_server_exceptions=False) as client:
+        answers = [
+            client.post("/api/v1/analyze", json={"text": ARTICLE, "lang": "en"}),
+            client.post("/api/v1/analyze/file", files={"file": ("valley.txt", ARTICLE.encode())}, data={"lang": "en"}),
+        ]
+    for response in answers:
+        assert error_of(response, ERROR_STATUSES[kind]) == "The stand-in says what went wrong."
+
+
+def test_corpus_page_errors_get_their_status_from_the_api(tmp_path):
+    (tmp_path / "notes.sqlite").write_text("These are notes, not a database.\n" * 100)
+    for name, status in (("none.sqlite", 404), ("notes.sqlite", 400)):
+        with TestClient(create_app(analyzer=NeverReached(), db=tmp_path / name)) as client:
+            assert name in error_of(client.get("/corpus"), status)

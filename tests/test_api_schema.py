@@ -8,6 +8,7 @@ article, a text in an unknown encoding): the schema cannot tell, so that check i
 Nor can a multipart upload break the schema's types: a file part is bytes, whatever a "number"
 generated for it looks like, so the file upload's negative cases are not expected to fail.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from spinscope.errors import FetchError
+from spinscope.errors import RefusedURLError
 from spinscope.io import fetch
 from spinscope.pipeline import Analyzer
 from spinscope.shells.api import create_app
@@ -29,14 +30,17 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(analyzer=Ana
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     def refuse(host: str, allow_private: bool = False):
-        raise FetchError(f"Refusing to fetch {host!r} in the tests.", 403)
+        raise RefusedURLError(f"Refusing to fetch {host!r} in the tests.")
 
     monkeypatch.setattr(fetch, "check_host", refuse)
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_the_api_keeps_its_schema(case):
     excluded = [positive_data_acceptance]
     if case.media_type == "multipart/form-data":

@@ -4,6 +4,7 @@ Every article here is invented for these tests. Real analyses cost CPU, so the a
 tiny and one module-scoped database is reused; the embeddings cache makes re-analysing the
 same texts (CSV vs JSONL, dask vs local, reruns) cheap.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,35 +22,78 @@ from pathlib import Path
 
 import pytest
 
-from spinscope.corpus import batch, engines, readers
-from spinscope.corpus import read_input, run_batch
-from spinscope.corpus.report import charts, corpus_data, report_html, write_report
-from spinscope.document import Article
 from spinscope.analysis import Analysis
-from spinscope.errors import InputError, StoreError
+from spinscope.corpus import batch, engines, read_input, readers, run_batch
+from spinscope.corpus.charts import charts
+from spinscope.corpus.report import report_html, write_report
+from spinscope.corpus.report_data import corpus_data
 from spinscope.corpus.store import ArticleRecord, Store, content_hash, export, model_version
+from spinscope.document import Article
+from spinscope.errors import InputError, StoreError
 
 #: Six invented articles: id, title, body paragraphs, source, date. One carries markup to
 #: check that the report escapes article text.
 ARTICLES = [
-    ("g1", "Council doubles parking fees overnight",
-     ["The town council doubled parking fees in the centre without any public debate.",
-      "Shopkeepers call it a scandal that will empty the high street."], "Valley Gazette", "2024-01-10"),
-    ("g2", "New library opens its doors",
-     ["The new library opened on Saturday with three floors of books and a children's corner.",
-      "The mayor thanked the volunteers who helped move the collection."], "Valley Gazette", "2024-02-14"),
-    ("h1", "They want to take your car away",
-     ["Bureaucrats have a secret plan to ban every family car by the end of the decade.",
-      "Everyone knows what happens next: first the cars, then your freedom."], "Daily Herald", "2024-02-20"),
-    ("h2", "Storm cuts power to thousands",
-     ["A winter storm cut power to about four thousand homes on Tuesday night.",
-      "Crews restored most lines by morning, the grid operator said."], "Daily Herald", "2024-03-02"),
-    ("x1", "Script <b>tags</b> & \"quotes\" in a headline",
-     ["A reader sent <script>alert('boo')</script> as her comment & the site printed it.",
-      "Editors promised to fix the form before the weekend."], "<i>Tag</i> Times", "2024-03-15"),
-    ("x2", "Festival draws record crowds",
-     ["The harbour festival drew record crowds for its fortieth edition this summer.",
-      "Organisers said next year's programme would be even bigger."], "Tag Times", None),
+    (
+        "g1",
+        "Council doubles parking fees overnight",
+        [
+            "The town council doubled parking fees in the centre without any public debate.",
+            "Shopkeepers call it a scandal that will empty the high street.",
+        ],
+        "Valley Gazette",
+        "2024-01-10",
+    ),
+    (
+        "g2",
+        "New library opens its doors",
+        [
+            "The new library opened on Saturday with three floors of books and a children's corner.",
+            "The mayor thanked the volunteers who helped move the collection.",
+        ],
+        "Valley Gazette",
+        "2024-02-14",
+    ),
+    (
+        "h1",
+        "They want to take your car away",
+        [
+            "Bureaucrats have a secret plan to ban every family car by the end of the decade.",
+            "Everyone knows what happens next: first the cars, then your freedom.",
+        ],
+        "Daily Herald",
+        "2024-02-20",
+    ),
+    (
+        "h2",
+        "Storm cuts power to thousands",
+        [
+            "A winter storm cut power to about four thousand homes on Tuesday night.",
+            "Crews restored most lines by morning, the grid operator said.",
+        ],
+        "Daily Herald",
+        "2024-03-02",
+    ),
+    (
+        "x1",
+        'Script <b>tags</b> & "quotes" in a headline',
+        [
+            "A reader sent <script>alert('boo')</script> as her comment & the site printed it.",
+            "Editors promised to fix the form before the weekend.",
+        ],
+        "<i>Tag</i> Times",
+        "2024-03-15",
+    ),
+    (
+        "x2",
+        "Festival draws record crowds",
+        [
+            "The harbour festival drew record crowds for its fortieth edition this summer.",
+            "Organisers said next year's programme would be even bigger.",
+        ],
+        "Tag Times",
+        None,
+    ),
 ]
 
 
@@ -81,8 +125,16 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 
 def table_counts(db: Path) -> dict[str, int]:
     with closing(sqlite3.connect(db)) as con:
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("articles", "analyses", "paragraph_labels", "spans", "frames")}
+        return {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("articles", "analyses", "paragraph_labels", "spans", "frames")
+        }
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    """The Analyzer a one-worker batch analyses with."""
+    return engines.load_analyzer()
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +152,7 @@ def corpus(tmp_path_factory):
 
 # -- store ----------------------------------------------------------------------------------
 
+
 def test_batch_stores_every_article_exactly_once(corpus):
     _, _, db, result = corpus
     assert (result.analysed, result.failed, result.skipped, result.problems) == (len(ARTICLES), 0, 0, [])
@@ -111,13 +164,21 @@ def test_batch_stores_every_article_exactly_once(corpus):
     assert {r["model_version"] for r in rows} == {result.model_version}
     g1 = next(r for r in rows if r["id"] == "g1")
     assert (g1["source"], g1["date"], g1["language"], g1["title"]) == (
-        "Valley Gazette", "2024-01-10", "en", "Council doubles parking fees overnight")
+        "Valley Gazette",
+        "2024-01-10",
+        "en",
+        "Council doubles parking fees overnight",
+    )
     assert g1["n_paragraphs"] == 3 and g1["status"] == "ok"
     with closing(sqlite3.connect(db)) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"paragraph_labels_by_technique", "articles_by_source", "articles_by_date",
-            "spans_by_technique_text"} <= indexes
+    assert {
+        "paragraph_labels_by_technique",
+        "articles_by_source",
+        "articles_by_date",
+        "spans_by_technique_text",
+    } <= indexes
 
 
 def test_rerun_adds_nothing(corpus):
@@ -129,10 +190,10 @@ def test_rerun_adds_nothing(corpus):
     assert table_counts(db) == before
 
 
-def test_stored_analysis_is_the_analyzers(corpus):
+def test_stored_analysis_is_the_analyzers(corpus, analyzer):
     _, _, db, result = corpus
     row = jsonl_rows()[0]
-    expected = engines.worker_analyzer().analyze(Article(row["text"], id=row["id"], language="en")).to_dict()
+    expected = analyzer.analyze(Article(row["text"], id=row["id"], language="en")).to_dict()
     with Store(db) as store:
         assert store.analysis(content_hash(row["text"]), result.model_version).to_dict() == expected
 
@@ -146,8 +207,8 @@ def test_csv_input_gives_the_same_articles(corpus, tmp_path):
         assert list(a.export_rows(with_analysis=True)) == list(b.export_rows(with_analysis=True))
 
 
-def test_model_version_is_a_short_hash_of_the_models_and_spinscope():
-    info = engines.worker_analyzer().model_info
+def test_model_version_is_a_short_hash_of_the_models_and_spinscope(analyzer):
+    info = analyzer.model_info
     assert model_version(info) == model_version(json.loads(json.dumps(info)))
     assert len(model_version(info)) == 12
     assert model_version(info, "9.9.9") != model_version(info)
@@ -155,8 +216,8 @@ def test_model_version_is_a_short_hash_of_the_models_and_spinscope():
     assert model_version(changed) != model_version(info)
 
 
-def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path, monkeypatch):
-    real = engines.worker_analyzer()
+def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path, monkeypatch, analyzer):
+    real = analyzer
 
     class Flaky:
         model_info = real.model_info
@@ -171,7 +232,7 @@ def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path
     records = [ArticleRecord(r["id"], r["text"], "en", location=f"x:{i}") for i, r in enumerate(rows, 1)]
     records.append(ArticleRecord("huge", "A long one\n\n" + "word " * 50_000, "en", location="x:3"))
     db = tmp_path / "fail.sqlite"
-    monkeypatch.setitem(engines._ANALYZERS, (None, True), Flaky())
+    monkeypatch.setattr(batch, "load_analyzer", lambda model_dir=None, cache=True: Flaky())
     result = batch.analyse_records(records, db)
     assert (result.analysed, result.failed) == (1, 2)
     with Store(db) as store:
@@ -180,7 +241,7 @@ def test_a_failing_article_is_stored_with_its_reason_and_can_be_retried(tmp_path
     assert errors["g2"] == "RuntimeError: the model exploded"
     assert "250,012 characters" in errors["huge"] and "at most 200,000" in errors["huge"]
     # A plain rerun keeps the failures; --retry-failed analyses them again.
-    monkeypatch.setitem(engines._ANALYZERS, (None, True), real)
+    monkeypatch.setattr(batch, "load_analyzer", lambda model_dir=None, cache=True: real)
     assert batch.analyse_records(records, db).skipped == 3
     retried = batch.analyse_records(records, db, retry_failed=True)
     assert (retried.analysed, retried.failed, retried.skipped) == (1, 1, 1)  # g1 was fine already
@@ -210,14 +271,23 @@ def _analyses(db: Path) -> int:
 
 def test_a_batch_killed_with_sigkill_resumes_and_stores_each_article_once(tmp_path):
     places = ["harbour", "station", "market", "school", "bridge", "museum"]
-    rows = [{"id": f"k{i}", "language": "en",
-             "text": f"Town news number {i}\n\nThe {places[i % 6]} reopened after {i + 2} weeks of work.\n"
-                     f"Residents of district {i} said they were glad.\n"}
-            for i in range(30)]
+    rows = [
+        {
+            "id": f"k{i}",
+            "language": "en",
+            "text": f"Town news number {i}\n\nThe {places[i % 6]} reopened after {i + 2} weeks of work.\n"
+            f"Residents of district {i} said they were glad.\n",
+        }
+        for i in range(30)
+    ]
     jsonl = write_jsonl(tmp_path / "kill.jsonl", rows)
     db = tmp_path / "kill.sqlite"
-    process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(jsonl), str(db)],
-                               start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(jsonl), str(db)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while _analyses(db) < 4:
@@ -244,15 +314,20 @@ def test_a_batch_killed_with_sigkill_resumes_and_stores_each_article_once(tmp_pa
 
 # -- bad input ------------------------------------------------------------------------------
 
+
 def test_bad_jsonl_lines_are_reported_with_file_and_line_and_the_rest_is_analysed(corpus, tmp_path, caplog):
-    path = write_jsonl(tmp_path / "bad.jsonl", jsonl_rows()[:3], {
-        2: "{not json",
-        3: '["a list"]',
-        4: '{"id": "no-text"}',
-        6: json.dumps({"id": "g1", "text": "Another text\n\nwith the same id.\n"}),
-        7: json.dumps({"id": "d1", "text": "Dated\n\nbody\n", "date": "next Tuesday"}),
-        8: json.dumps({"text": "No id\n\nbody\n"}),
-    })
+    path = write_jsonl(
+        tmp_path / "bad.jsonl",
+        jsonl_rows()[:3],
+        {
+            2: "{not json",
+            3: '["a list"]',
+            4: '{"id": "no-text"}',
+            6: json.dumps({"id": "g1", "text": "Another text\n\nwith the same id.\n"}),
+            7: json.dumps({"id": "d1", "text": "Dated\n\nbody\n", "date": "next Tuesday"}),
+            8: json.dumps({"text": "No id\n\nbody\n"}),
+        },
+    )
     with caplog.at_level(logging.WARNING, logger="spinscope"):
         result = run_batch(path, tmp_path / "bad.sqlite")
     problems = result.problems
@@ -285,11 +360,14 @@ def test_csv_without_a_text_column_is_an_error_with_file_and_line(tmp_path):
 
 def test_bad_csv_rows_are_reported_at_their_first_line(tmp_path):
     path = tmp_path / "rows.csv"
-    path.write_text('id,text,source\n'
-                    'a,"Title A\n\nA body that spans\nseveral lines.",Gazette\n'
-                    'b,"Title B\n\nBody B",Herald,extra\n'
-                    '\n'
-                    'c,"Title C\n\nBody C",\n', encoding="utf-8")
+    path.write_text(
+        "id,text,source\n"
+        'a,"Title A\n\nA body that spans\nseveral lines.",Gazette\n'
+        'b,"Title B\n\nBody B",Herald,extra\n'
+        "\n"
+        'c,"Title C\n\nBody C",\n',
+        encoding="utf-8",
+    )
     records, problems = read_input(path, lang="en")
     assert [r.id for r in records] == ["a", "c"]
     assert records[0].text == "Title A\n\nA body that spans\nseveral lines." and records[0].source == "Gazette"
@@ -302,8 +380,11 @@ def test_folder_input_reads_txt_and_html_and_reports_unreadable_files(tmp_path, 
     (root / "Gazette").mkdir(parents=True)
     (root / "Gazette" / "one.txt").write_text(Article.from_parts(*ARTICLES[0][1:3]).text, encoding="utf-8")
     paragraphs = "".join(f"<p>{p} It was a long day for everyone involved in the story.</p>" for p in ARTICLES[3][2])
-    (root / "two.html").write_text(f"<html><head><title>{ARTICLES[3][1]}</title></head><body><article>"
-                                   f"<h1>{ARTICLES[3][1]}</h1>{paragraphs}</article></body></html>", encoding="utf-8")
+    (root / "two.html").write_text(
+        f"<html><head><title>{ARTICLES[3][1]}</title></head><body><article>"
+        f"<h1>{ARTICLES[3][1]}</h1>{paragraphs}</article></body></html>",
+        encoding="utf-8",
+    )
     (root / "two.txt").write_text("Same id as the HTML file\n\nbody\n", encoding="utf-8")
     (root / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
     (root / "empty.txt").write_text("  \n", encoding="utf-8")
@@ -334,7 +415,10 @@ def test_semeval_folder_input(tmp_path):
     records, problems = read_input(data)
     assert problems == []
     assert [(r.id, r.language, r.source) for r in records] == [
-        ("11", "en", "semeval/en"), ("12", "en", "semeval/en"), ("21", "de", "semeval/ge")]
+        ("11", "en", "semeval/en"),
+        ("12", "en", "semeval/en"),
+        ("21", "de", "semeval/ge"),
+    ]
     assert [r.id for r in read_input(data, split="test")[0]] == ["21"]
     assert [r.id for r in read_input(data / "en")[0]] == ["11", "12"]
     with pytest.raises(InputError, match="no dev-articles-subtask-N"):
@@ -357,14 +441,24 @@ def test_unusable_inputs_raise_input_errors(tmp_path):
         corpus_data(tmp_path / "none.sqlite")
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("2024-03-05", "2024-03-05"), ("2024-03-05T10:00:00Z", "2024-03-05"), ("2024-03-05 23:59:00+02:00", "2024-03-05"),
-    ("2024-03", "2024-03-01"), ("2024", "2024-01-01"), ("05/03/2024", None), ("soon", None)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2024-03-05", "2024-03-05"),
+        ("2024-03-05T10:00:00Z", "2024-03-05"),
+        ("2024-03-05 23:59:00+02:00", "2024-03-05"),
+        ("2024-03", "2024-03-01"),
+        ("2024", "2024-01-01"),
+        ("05/03/2024", None),
+        ("soon", None),
+    ],
+)
 def test_iso_date(value, expected):
     assert readers.iso_date(value) == expected
 
 
 # -- export ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("format", ["csv", "jsonl", "parquet"])
 def test_export_round_trips(corpus, tmp_path, format):
@@ -404,6 +498,7 @@ def test_export_errors(corpus, tmp_path):
 
 # -- report ---------------------------------------------------------------------------------
 
+
 def test_report_is_self_contained_with_charts_and_escapes_article_text(corpus, tmp_path):
     _, _, db, result = corpus
     output = tmp_path / "report.html"
@@ -411,7 +506,12 @@ def test_report_is_self_contained_with_charts_and_escapes_article_text(corpus, t
     page = output.read_text(encoding="utf-8")
     json.dumps(data)  # the data for a /corpus page is plain JSON
     assert data["summary"]["analysed"] == len(ARTICLES) and data["summary"]["model_version"] == result.model_version
-    assert data["sources"]["articles"] == {"Valley Gazette": 2, "Daily Herald": 2, "<i>Tag</i> Times": 1, "Tag Times": 1}
+    assert data["sources"]["articles"] == {
+        "Valley Gazette": 2,
+        "Daily Herald": 2,
+        "<i>Tag</i> Times": 1,
+        "Tag Times": 1,
+    }
     assert data["over_time"]["unit"] == "day" and len(data["over_time"]["periods"]) == 5
     assert sum(g["articles"] for g in data["genres"]) == len(ARTICLES)
     svgs = charts(data)
@@ -426,13 +526,31 @@ def test_report_lists_span_texts_per_technique_with_links_to_articles(tmp_path):
     text = "A <b>bold</b> claim\n\nThey will destroy everything we love, the <b>bold</b> man said.\n"
     start = text.index("destroy")
     analysis = {
-        "text": text, "language": "en", "title": {"start": 0, "end": 19}, "id": "s1", "models": {"genre": {}},
-        "genre": {"label": "opinion", "scores": {"opinion": 0.9}}, "frames": [{"label": "Morality", "score": 0.7}],
+        "text": text,
+        "language": "en",
+        "title": {"start": 0, "end": 19},
+        "id": "s1",
+        "models": {"genre": {}},
+        "genre": {"label": "opinion", "scores": {"opinion": 0.9}},
+        "frames": [{"label": "Morality", "score": 0.7}],
         "frame_scores": {"Morality": 0.7},
-        "paragraphs": [{"line": 3, "start": 21, "end": len(text) - 1,
-                        "techniques": [{"label": "Appeal_to_Fear-Prejudice", "score": 0.8}]}],
-        "spans": [{"technique": "Appeal_to_Fear-Prejudice", "start": start, "end": start + 31,
-                   "text": text[start:start + 31], "score": 0.8}],
+        "paragraphs": [
+            {
+                "line": 3,
+                "start": 21,
+                "end": len(text) - 1,
+                "techniques": [{"label": "Appeal_to_Fear-Prejudice", "score": 0.8}],
+            }
+        ],
+        "spans": [
+            {
+                "technique": "Appeal_to_Fear-Prejudice",
+                "start": start,
+                "end": start + 31,
+                "text": text[start : start + 31],
+                "score": 0.8,
+            }
+        ],
     }
     db = tmp_path / "spans.sqlite"
     with Store(db) as store:
@@ -440,14 +558,18 @@ def test_report_lists_span_texts_per_technique_with_links_to_articles(tmp_path):
         for aid in ("s1", "s2"):
             body = text if aid == "s1" else text.replace("claim", "claim!")
             moved = {"start": body.index("destroy"), "end": body.index("destroy") + 31}
-            record = ArticleRecord(aid, body, "en", source="Src", url="javascript:alert(1)" if aid == "s2" else
-                                   "https://example.org/s1")
+            record = ArticleRecord(
+                aid, body, "en", source="Src", url="javascript:alert(1)" if aid == "s2" else "https://example.org/s1"
+            )
             stored = {**analysis, "text": body, "id": aid, "spans": [{**analysis["spans"][0], **moved}]}
             assert store.save(record, "v1", Analysis.from_dict(stored))
     data = corpus_data(db)
     entry = data["spans"]["Appeal_to_Fear-Prejudice"][0]
     assert (entry["text"], entry["count"], [a["id"] for a in entry["articles"]]) == (
-        "destroy everything we love, the", 2, ["s1", "s2"])
+        "destroy everything we love, the",
+        2,
+        ["s1", "s2"],
+    )
     page = report_html(data)
     for article in entry["articles"]:
         anchor = f"article-{article['hash'][:16]}"
@@ -462,26 +584,48 @@ def _framed(aid: str, narratives: list[str], entities: list[tuple[str, str]]) ->
     found = []
     for name, role in entities:
         start = text.index(name)
-        found.append({"name": name, "role": role, "score": 0.7, "fine_roles": [], "start": start,
-                      "end": start + len(name), "mentions": [{"start": start, "end": start + len(name), "text": name}]})
-    return {"text": text, "language": "en", "title": {"start": 0, "end": 8}, "id": aid, "models": {},
-            "genre": {"label": "opinion", "scores": {"opinion": 1.0}}, "frames": [], "frame_scores": {},
-            "paragraphs": [], "spans": [], "narratives": [{"label": n, "score": 0.6, "subnarratives": []}
-                                                          for n in narratives], "entities": found}
+        found.append(
+            {
+                "name": name,
+                "role": role,
+                "score": 0.7,
+                "fine_roles": [],
+                "start": start,
+                "end": start + len(name),
+                "mentions": [{"start": start, "end": start + len(name), "text": name}],
+            }
+        )
+    return {
+        "text": text,
+        "language": "en",
+        "title": {"start": 0, "end": 8},
+        "id": aid,
+        "models": {},
+        "genre": {"label": "opinion", "scores": {"opinion": 1.0}},
+        "frames": [],
+        "frame_scores": {},
+        "paragraphs": [],
+        "spans": [],
+        "narratives": [{"label": n, "score": 0.6, "subnarratives": []} for n in narratives],
+        "entities": found,
+    }
 
 
 def test_report_charts_narratives_and_antagonists_and_victims_per_source(tmp_path):
     war = "URW: Discrediting Ukraine"
-    rows = [("a1", "North Post", [war], [("Kyiv", "Antagonist"), ("Sumy", "Innocent")]),
-            ("a2", "North Post", [war, "URW: Praise of Russia"], [("Kyiv", "Antagonist"), ("Moscow", "Protagonist")]),
-            ("b1", "South Star", ["Other"], [("Moscow", "Antagonist"), ("Sumy", "Innocent")])]
+    rows = [
+        ("a1", "North Post", [war], [("Kyiv", "Antagonist"), ("Sumy", "Innocent")]),
+        ("a2", "North Post", [war, "URW: Praise of Russia"], [("Kyiv", "Antagonist"), ("Moscow", "Protagonist")]),
+        ("b1", "South Star", ["Other"], [("Moscow", "Antagonist"), ("Sumy", "Innocent")]),
+    ]
     db = tmp_path / "framing.sqlite"
     with Store(db) as store:
         store.register_model_version("v1", {}, "0")
         for aid, source, narratives, entities in rows:
             analysis = _framed(aid, narratives, entities)
-            assert store.save(ArticleRecord(aid, analysis["text"], "en", source=source), "v1",
-                              Analysis.from_dict(analysis))
+            assert store.save(
+                ArticleRecord(aid, analysis["text"], "en", source=source), "v1", Analysis.from_dict(analysis)
+            )
         assert store.check() == []
         exported = {r["id"]: r for r in store.export_rows()}
     assert exported["a2"]["entities"] == ["Kyiv (Antagonist)", "Moscow (Protagonist)"]
@@ -490,8 +634,10 @@ def test_report_charts_narratives_and_antagonists_and_victims_per_source(tmp_pat
     assert data["narratives"][0] == {"narrative": war, "articles": 2}
     assert data["entities"]["all"]["Antagonist"] == [["Kyiv", 2], ["Moscow", 1]]
     assert data["entities"]["by_source"]["South Star"]["Antagonist"] == [["Moscow", 1]]
-    assert data["entities"]["antagonist_share"] == {"North Post": {"Kyiv": 1.0, "Moscow": 0.0},
-                                                    "South Star": {"Kyiv": 0.0, "Moscow": 1.0}}
+    assert data["entities"]["antagonist_share"] == {
+        "North Post": {"Kyiv": 1.0, "Moscow": 0.0},
+        "South Star": {"Kyiv": 0.0, "Moscow": 1.0},
+    }
     svgs = charts(data)
     assert {"narratives", "entities_Antagonist", "entities_Innocent", "entities_by_source"} <= set(svgs)
     page = report_html(data, svgs)
@@ -514,6 +660,7 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path):
 
 # -- dask -----------------------------------------------------------------------------------
 
+
 def test_dask_engine_gives_the_same_results_as_the_local_engine(corpus, tmp_path):
     pytest.importorskip("distributed")
     _, jsonl, db, _ = corpus
@@ -521,7 +668,7 @@ def test_dask_engine_gives_the_same_results_as_the_local_engine(corpus, tmp_path
     assert (result.analysed, result.failed) == (len(ARTICLES), 0)
     with Store(db) as local, Store(tmp_path / "dask.sqlite") as dask:
         assert dask.check() == []
-        by_hash = lambda store: {r["hash"]: r for r in store.export_rows(with_analysis=True)}  # noqa: E731
+        by_hash = lambda store: {r["hash"]: r for r in store.export_rows(with_analysis=True)}
         assert by_hash(dask) == by_hash(local)
 
 
@@ -545,15 +692,31 @@ def test_web_app_shows_the_corpus_report(corpus):
 
 
 def test_report_counts_the_forms_of_one_name_together(tmp_path):
-    rows = [("r1", [("Москва", "Antagonist")]), ("r2", [("Москва", "Antagonist")]),
-            ("r3", [("Москвы", "Antagonist"), ("Москва", "Antagonist"), ("Мосты", "Innocent")]), ("r4", [("Georgia", "Antagonist")]),
-            ("r5", [("George", "Antagonist")])]
+    rows = [
+        ("r1", [("Москва", "Antagonist")]),
+        ("r2", [("Москва", "Antagonist")]),
+        ("r3", [("Москвы", "Antagonist"), ("Москва", "Antagonist"), ("Мосты", "Innocent")]),
+        ("r4", [("Georgia", "Antagonist")]),
+        ("r5", [("George", "Antagonist")]),
+    ]
     db = tmp_path / "forms.sqlite"
     with Store(db) as store:
         store.register_model_version("v1", {}, "0")
         for aid, entities in rows:
             analysis = _framed(aid, ["Other"], entities)
-            assert store.save(ArticleRecord(aid, analysis["text"], "ru", source="One"), "v1",
-                              Analysis.from_dict(analysis))
+            assert store.save(
+                ArticleRecord(aid, analysis["text"], "ru", source="One"), "v1", Analysis.from_dict(analysis)
+            )
     antagonists = corpus_data(db)["entities"]["all"]["Antagonist"]
     assert antagonists == [["Москва", 3], ["George", 1], ["Georgia", 1]]  # r3 counts once
+
+
+def test_a_blank_date_in_jsonl_is_no_date(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    lines = [
+        {"id": "a", "text": "hello world", "date": "  "},
+        {"id": "b", "text": "hello again", "date": "2024-03-05T10:00"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    records = list(readers.read_jsonl(path))
+    assert [(r.id, r.date) for r in records] == [("a", None), ("b", "2024-03-05")]

@@ -7,6 +7,7 @@ temporary folder; ``make screenshot`` writes the README's ``docs/screenshot.png`
 Needs ``apt-get install chromium chromium-driver`` and ``pip install selenium``; skipped
 with a message saying which is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,20 +20,32 @@ from pathlib import Path
 
 import pytest
 
-from spinscope.shells.api import create_app
 from spinscope.pipeline import MODEL_DIR
+from spinscope.shells.api import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 #: Where to save the page's screenshot (``make screenshot`` sets it to docs/screenshot.png).
 SCREENSHOT_ENV = "SPINSCOPE_SCREENSHOT"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,900")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+)
 
 if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-    pytest.skip(f"Debian's chromium is not installed ({CHROMIUM} or {CHROMEDRIVER} is missing): "
-                "run `apt-get install chromium chromium-driver`", allow_module_level=True)
+    pytest.skip(
+        f"Debian's chromium is not installed ({CHROMIUM} or {CHROMEDRIVER} is missing): "
+        "run `apt-get install chromium chromium-driver`",
+        allow_module_level=True,
+    )
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install selenium")
 
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
@@ -40,35 +53,41 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 #: An invented opinion piece, loaded on purpose, with named entities and a war narrative.
-ARTICLE = "\n".join([
-    "NATO Is Dragging Europe Into a War Nobody Voted For",
-    "",
-    "For the third year running, the so-called leaders in Brussels have thrown our money at a war "
-    "while ordinary families struggle to pay their bills.",
-    "Every honest citizen knows the truth: NATO provoked this conflict, and Washington will keep feeding it "
-    "until Europe burns.",
-    "Experts agree that the sanctions against Russia will destroy European industry within months. Once the "
-    "factories close, the jobs go, the young people leave, and our towns die.",
-    "Kyiv says it fights for freedom, yet its ministers fly to Washington every month to beg for more weapons. "
-    "Who are they to lecture anyone about sacrifice?",
-    "There are only two choices left: stop the weapons now, or watch a nuclear war destroy everything we love. "
-    "The time to act is now!",
-    "",
-])
+ARTICLE = "\n".join(
+    [
+        "NATO Is Dragging Europe Into a War Nobody Voted For",
+        "",
+        "For the third year running, the so-called leaders in Brussels have thrown our money at a war "
+        "while ordinary families struggle to pay their bills.",
+        "Every honest citizen knows the truth: NATO provoked this conflict, and Washington will keep feeding it "
+        "until Europe burns.",
+        "Experts agree that the sanctions against Russia will destroy European industry within months. Once the "
+        "factories close, the jobs go, the young people leave, and our towns die.",
+        "Kyiv says it fights for freedom, yet its ministers fly to Washington every month to beg for more weapons. "
+        "Who are they to lecture anyone about sacrifice?",
+        "There are only two choices left: stop the weapons now, or watch a nuclear war destroy everything we love. "
+        "The time to act is now!",
+        "",
+    ]
+)
 #: An article whose text must appear as text, never run or render as markup.
-HOSTILE = "\n".join([
-    "Council memo <script>window.__spinscope_xss = 1</script> leaked",
-    "",
-    'The memo ends with <img src="x" onerror="window.__spinscope_xss = 2"> and a shameful, disgraceful cover-up.',
-    "",
-])
+HOSTILE = "\n".join(
+    [
+        "Council memo <script>window.__spinscope_xss = 1</script> leaked",
+        "",
+        'The memo ends with <img src="x" onerror="window.__spinscope_xss = 2"> and a shameful, disgraceful cover-up.',
+        "",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
 def analyzer(tmp_path_factory):
     if not (MODEL_DIR / "techniques.json").is_file():
-        pytest.skip(f"no trained models in {MODEL_DIR} (techniques.json is missing): "
-                    "run `spinscope train` to create them, then re-run this test")
+        pytest.skip(
+            f"no trained models in {MODEL_DIR} (techniques.json is missing): "
+            "run `spinscope train` to create them, then re-run this test"
+        )
     from spinscope.models.embeddings import Embedder, EmbeddingCache
     from spinscope.pipeline import Analyzer
 
@@ -117,17 +136,26 @@ def paste_and_analyse(driver, text: str) -> None:
     driver.execute_script(  # records whether the progress indicator ever showed
         "window.__sawProgress = false; const p = document.getElementById('progress');"
         "new MutationObserver(() => { if (!p.hidden) window.__sawProgress = true; })"
-        ".observe(p, {attributes: true});")
+        ".observe(p, {attributes: true});"
+    )
     driver.execute_script(
         "const box = document.getElementById('text');"
-        "box.value = arguments[0]; box.dispatchEvent(new Event('input', {bubbles: true}));", text)
+        "box.value = arguments[0]; box.dispatchEvent(new Event('input', {bubbles: true}));",
+        text,
+    )
     driver.find_element(By.ID, "analyse").click()
 
 
 def wait_done(driver, timeout: float = 120) -> None:
     WebDriverWait(driver, timeout).until(
-        lambda d: d.find_element(By.ID, "progress").get_attribute("hidden") is not None
-        and (d.find_element(By.ID, "status").text.startswith("Analysed") or d.find_element(By.ID, "error").is_displayed()))
+        lambda d: (
+            d.find_element(By.ID, "progress").get_attribute("hidden") is not None
+            and (
+                d.find_element(By.ID, "status").text.startswith("Analysed")
+                or d.find_element(By.ID, "error").is_displayed()
+            )
+        )
+    )
     error = driver.find_element(By.ID, "error")
     assert not error.is_displayed(), error.text
 
@@ -153,7 +181,9 @@ def test_page_highlights_an_article(browser, base_url, tmp_path):
     # Keyboard: a highlight takes focus and its tooltip names a technique, its definition and score.
     browser.execute_script("arguments[0].focus()", marks[0])
     text = tooltip(browser)
-    assert "score" in text and any(name.replace("_", " ") in text for name in marks[0].get_attribute("data-techniques").split())
+    assert "score" in text and any(
+        name.replace("_", " ") in text for name in marks[0].get_attribute("data-techniques").split()
+    )
     ActionChains(browser).move_to_element(marks[-1]).perform()
     assert "score" in tooltip(browser)
 
@@ -170,8 +200,9 @@ def test_page_highlights_an_article(browser, base_url, tmp_path):
 
     # The README's screenshot: the whole page, one highlight focused to show its tooltip.
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    )
     try:
         browser.execute_script("window.scrollTo(0, 0); arguments[0].focus()", marks[min(1, len(marks) - 1)])
         tooltip(browser)

@@ -1,21 +1,23 @@
 """Tests for spinscope.document: paragraphs, offsets, spans, and the real SemEval offsets."""
+
 from __future__ import annotations
 
 import pytest
-from conftest import EN_LINES, FR_LINES, join
 
+from conftest import EN_LINES, FR_LINES, join
 from spinscope import semeval
 from spinscope.document import Article, Paragraph, Span, segments, split_lines, title_of
 
 
 def _check_offsets(text: str, paragraphs) -> None:
     for p in paragraphs:
-        assert text[p.start:p.end] == p.text
+        assert text[p.start : p.end] == p.text
         assert len(p) == p.end - p.start == len(p.text)
         assert "\n" not in p.text and not p.text.endswith("\r")
 
 
 # --- split_lines -------------------------------------------------------------------------
+
 
 def test_split_lines_lf_lines_numbers_and_offsets(en_text):
     paragraphs = split_lines(en_text)
@@ -76,6 +78,7 @@ def test_split_lines_of_blank_text_is_empty(text):
 
 # --- Article -----------------------------------------------------------------------------
 
+
 def test_article_title_body_and_lookups(en_text):
     article = Article(en_text, id="42", language="en")
     assert article.title.text == EN_LINES[0] and article.title.line == 1
@@ -119,7 +122,8 @@ def test_article_from_parts_builds_semeval_layout():
     article = Article.from_parts(
         "  Storm   closes\nschools ",
         ["First  paragraph\twith   spaces.", "", "   ", "Second\nparagraph."],
-        id="x7", language="en",
+        id="x7",
+        language="en",
     )
     assert article.text == "Storm closes schools\n\nFirst paragraph with spaces.\nSecond paragraph.\n"
     assert article.id == "x7" and article.language == "en"
@@ -133,6 +137,7 @@ def test_article_from_parts_with_no_body():
 
 
 # --- Span --------------------------------------------------------------------------------
+
 
 def test_span_accepts_a_forward_range():
     span = Span(0, 5, "Doubt")
@@ -150,7 +155,7 @@ def test_span_is_a_view_of_its_articles_text(crlf_text):
     article = Article(crlf_text)
     line = article.paragraphs[2]
     span = article.span(line.start, line.start + 5, "Doubt", 0.5)
-    assert span.text == crlf_text[line.start:line.start + 5] == line.text[:5]
+    assert span.text == crlf_text[line.start : line.start + 5] == line.text[:5]
     assert span == Span(line.start, line.start + 5, "Doubt", 0.5)  # the owner is not compared
     with pytest.raises(ValueError, match="past its text"):
         article.span(len(crlf_text) - 1, len(crlf_text) + 1, "Doubt")
@@ -161,7 +166,12 @@ def test_span_is_a_view_of_its_articles_text(crlf_text):
 def test_segments_cut_at_every_span_boundary():
     spans = [Span(2, 6, "A"), Span(4, 9, "B")]
     assert [(a, b, [s.label for s in covering]) for a, b, covering in segments(0, 10, spans)] == [
-        (0, 2, []), (2, 4, ["A"]), (4, 6, ["A", "B"]), (6, 9, ["B"]), (9, 10, [])]
+        (0, 2, []),
+        (2, 4, ["A"]),
+        (4, 6, ["A", "B"]),
+        (6, 9, ["B"]),
+        (9, 10, []),
+    ]
     assert segments(3, 5, spans) == [(3, 4, [spans[0]]), (4, 5, spans)]
 
 
@@ -171,6 +181,7 @@ def test_title_of_is_the_first_non_blank_line():
 
 
 # --- the real SemEval-2023 data ----------------------------------------------------------
+
 
 def _span_languages(semeval_dir):
     return sorted(p for p in semeval_dir.iterdir() if (p / "train-labels-subtask-3-spans").is_dir())
@@ -199,7 +210,7 @@ def test_real_spans_fall_inside_the_text_and_one_paragraph(semeval_dir):
             paragraph = article.paragraph_of(start)
             # A span may end on the line break after its paragraph (end == paragraph.end + 1 is
             # still one paragraph's text plus "\n"); anything reaching further crosses a boundary.
-            if paragraph is None or article.text[paragraph.end:end].strip():
+            if paragraph is None or article.text[paragraph.end : end].strip():
                 crossing += 1
     assert not out_of_range, f"spans outside their article: {out_of_range[:5]}"
     assert total > 1000

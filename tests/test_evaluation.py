@@ -245,8 +245,9 @@ def test_spans_no_predictions_and_no_gold():
 def test_span_sums_add_up_over_techniques():
     gold = [("a", "Doubt", 0, 10), ("a", "Slogans", 20, 30), ("b", "Doubt", 5, 15), ("b", "Slogans", 0, 4)]
     pred = [("a", "Doubt", 5, 20), ("a", "Slogans", 0, 25), ("b", "Doubt", 0, 8), ("b", "Doubt", 30, 40)]
-    per_technique = [span_sums([g for g in gold if g[1] == t], [p for p in pred if p[1] == t])
-                     for t in ("Doubt", "Slogans")]
+    per_technique = [
+        span_sums([g for g in gold if g[1] == t], [p for p in pred if p[1] == t]) for t in ("Doubt", "Slogans")
+    ]
     whole = span_scores(gold, pred)
     added = span_scores_from_sums(sum(per_technique))
     assert_scores(added, whole.precision, whole.recall, whole.f1, whole.support)

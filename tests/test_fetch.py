@@ -1,4 +1,5 @@
 """Tests for spinscope.io.fetch against loopback servers; nothing leaves this machine."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -8,8 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from spinscope.errors import (
+    FetchError,
+    FetchTimeoutError,
+    InvalidURLError,
+    NotAPageError,
+    PageTooLargeError,
+    RefusedURLError,
+)
 from spinscope.io import fetch as fetch_mod
-from spinscope.errors import FetchError
 from spinscope.io.fetch import USER_AGENT, Fetched, check_host, fetch
 
 HTML = "text/html; charset=utf-8"
@@ -67,10 +75,11 @@ def get(url, **kw):
     return fetch(url, **kw)
 
 
-def fail(url, status, **kw):
+def fail(url, kind, **kw):
+    """Assert that fetching ``url`` fails with exactly the error class ``kind`` and return the error."""
     with pytest.raises(FetchError) as info:
         get(url, **kw)
-    assert info.value.status == status
+    assert type(info.value) is kind, info.value
     return info.value
 
 
@@ -104,31 +113,55 @@ def test_fetches_page_with_user_agent_and_host_header(server):
 
 
 @pytest.mark.parametrize(
-    "url", ["", "file:///etc/passwd", "ftp://example.com/a", "javascript:alert(1)", "example.com/a",
-            "http://", "http:///path", "http://[::1/"],
+    "url",
+    [
+        "",
+        "file:///etc/passwd",
+        "ftp://example.com/a",
+        "javascript:alert(1)",
+        "example.com/a",
+        "http://",
+        "http:///path",
+        "http://[::1/",
+    ],
 )
 def test_rejects_bad_urls(url):
-    error = fail(url, 400, allow_private=False)
+    error = fail(url, InvalidURLError, allow_private=False)
     assert isinstance(error, ValueError) and "http" in str(error)
 
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1/", "http://localhost/", "http://2130706433/", "http://0x7f.1/",
-     "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[2002:7f00:1::]/", "http://10.1.2.3/",
-     "http://192.168.0.1/", "http://169.254.169.254/latest/", "http://100.64.0.1/", "http://0.0.0.0/",
-     "http://224.0.0.1/", "http://240.0.0.1/", "http://[fe80::1]/", "http://[fc00::1]/"],
+    [
+        "http://127.0.0.1/",
+        "http://localhost/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[2002:7f00:1::]/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://169.254.169.254/latest/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://240.0.0.1/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+    ],
 )
 def test_refuses_non_public_addresses(url):
-    fail(url, 403, allow_private=False)
+    fail(url, RefusedURLError, allow_private=False)
 
 
 def test_refuses_host_when_any_address_is_private(fake_dns):
     fake_dns["mixed.test"] = [["93.184.216.34", "10.0.0.7"]]
     fake_dns["public.test"] = [["93.184.216.34", "2606:2800:220:1::1"]]
-    fail("http://mixed.test/", 403, allow_private=False)
+    fail("http://mixed.test/", RefusedURLError, allow_private=False)
     assert check_host("public.test") == [
-        ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("2606:2800:220:1::1")
+        ipaddress.ip_address("93.184.216.34"),
+        ipaddress.ip_address("2606:2800:220:1::1"),
     ]
 
 
@@ -137,7 +170,7 @@ def test_unresolvable_host_is_upstream_error(monkeypatch):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_answer)
-    fail("http://nowhere.test/", 502)
+    fail("http://nowhere.test/", FetchError)
 
 
 def test_connects_to_the_checked_address_despite_rebinding(server, fake_dns):
@@ -158,11 +191,15 @@ def test_follows_redirects_and_reports_final_url(server):
 
 
 @pytest.mark.parametrize(
-    "target, status",
-    [("http://127.0.0.1:{port}/secret", 403), ("http://[::ffff:127.0.0.1]:{port}/secret", 403),
-     ("http://internal.test:{port}/secret", 403), ("file:///etc/passwd", 400)],
+    "target, kind",
+    [
+        ("http://127.0.0.1:{port}/secret", RefusedURLError),
+        ("http://[::ffff:127.0.0.1]:{port}/secret", RefusedURLError),
+        ("http://internal.test:{port}/secret", RefusedURLError),
+        ("file:///etc/passwd", InvalidURLError),
+    ],
 )
-def test_public_page_redirecting_to_private_is_refused(server, fake_dns, monkeypatch, target, status):
+def test_public_page_redirecting_to_private_is_refused(server, fake_dns, monkeypatch, target, kind):
     # "public.test" passes the check (as a real public host would) but is served from loopback;
     # every other host goes through the real check with allow_private=False.
     fake_dns["internal.test"] = [["10.0.0.5"]]
@@ -174,27 +211,27 @@ def test_public_page_redirecting_to_private_is_refused(server, fake_dns, monkeyp
     monkeypatch.setattr(fetch_mod, "check_host", check)
     server.routes["/go"] = reply(302, Location=target.format(port=server.server_port))
     server.routes["/secret"] = reply(body=b"secret")
-    fail(f"http://public.test:{server.server_port}/go", status, allow_private=False)
+    fail(f"http://public.test:{server.server_port}/go", kind, allow_private=False)
     assert [path for path, _ in server.seen] == ["/go"]
 
 
 def test_redirect_limit_and_missing_location(server):
     server.routes["/loop"] = reply(302, Location="/loop")
     server.routes["/nowhere"] = reply(302)
-    assert "3 times" in str(fail(server.base + "/loop", 502, max_redirects=3))
+    assert "3 times" in str(fail(server.base + "/loop", FetchError, max_redirects=3))
     assert len(server.seen) == 4
-    fail(server.base + "/nowhere", 502)
+    fail(server.base + "/nowhere", FetchError)
 
 
 def test_non_2xx_status_is_upstream_error(server):
     server.routes["/gone"] = reply(404, b"not here")
-    assert "404" in str(fail(server.base + "/gone", 502))
+    assert "404" in str(fail(server.base + "/gone", FetchError))
 
 
 @pytest.mark.parametrize("ctype", ["application/json", "image/png", "application/pdf", None])
 def test_refuses_non_text_content_types(server, ctype):
     server.routes["/x"] = reply(body=b"{}", ctype=ctype)
-    fail(server.base + "/x", 415)
+    fail(server.base + "/x", NotAPageError)
 
 
 @pytest.mark.parametrize("ctype", ["TEXT/HTML; charset=utf-8", "application/xhtml+xml", "text/plain"])
@@ -206,14 +243,14 @@ def test_accepts_text_content_types(server, ctype):
 def test_refuses_large_content_length_without_reading_body(server):
     # Claims 1 GB then stalls: reading the body would end in a timeout, not a 413.
     server.routes["/big"] = reply(body=b"x" * 100, length=10**9, stall=True)
-    fail(server.base + "/big", 413, max_bytes=1000)
+    fail(server.base + "/big", PageTooLargeError, max_bytes=1000)
 
 
 def test_cuts_streamed_body_at_cap(server):
     # No Content-Length; sends just over the cap then stalls, so only a streaming cap gives 413.
     server.routes["/big"] = reply(body=b"x" * 1001, length=False, stall=True)
     server.routes["/fits"] = reply(body=b"x" * 1000, length=False)
-    fail(server.base + "/big", 413, max_bytes=1000)
+    fail(server.base + "/big", PageTooLargeError, max_bytes=1000)
     assert len(get(server.base + "/fits", max_bytes=1000).text) == 1000
 
 
@@ -223,8 +260,8 @@ def test_read_timeouts(server):
 
     server.routes["/silent"] = silent
     server.routes["/drip"] = reply(body=b"partial", length=100, stall=True)
-    fail(server.base + "/silent", 504, read_timeout=0.3)
-    fail(server.base + "/drip", 504, read_timeout=0.3)
+    fail(server.base + "/silent", FetchTimeoutError, read_timeout=0.3)
+    fail(server.base + "/drip", FetchTimeoutError, read_timeout=0.3)
 
 
 def test_connect_timeout():
@@ -240,7 +277,7 @@ def test_connect_timeout():
                 filler.setblocking(False)
                 filler.connect_ex(("127.0.0.1", port))
                 fillers.append(filler)
-            fail(f"http://127.0.0.1:{port}/", 504, connect_timeout=0.3, read_timeout=0.3)
+            fail(f"http://127.0.0.1:{port}/", FetchTimeoutError, connect_timeout=0.3, read_timeout=0.3)
         finally:
             for filler in fillers:
                 filler.close()

@@ -3,6 +3,7 @@
 The training runs for real on the invented SemEval folders: the real tokenizer and weights,
 a few paragraphs, a couple of steps.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,16 +13,17 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from conftest import DOCUMENTS, write_semeval2023, write_semeval2025
 from spinscope.document import Article
 from spinscope.encoder import QUERY_PREFIX, Encoder, ModelFile, Tokenizer
 from spinscope.encoder.graph import write_layers_model
+from spinscope.errors import DataError
 from spinscope.models.embeddings import Embedder, EmbeddingCache
 from spinscope.pipeline import MODEL_DIR, Analyzer
 from spinscope.shells.cli import app
+from spinscope.tasks import TARGETS
 from spinscope.taxonomy import ROLE_NAMES, TECHNIQUE_NAMES
 from spinscope.training import heldout
-
-from conftest import DOCUMENTS, write_semeval2023, write_semeval2025
 
 torch = pytest.importorskip("torch", reason="fine-tuning needs the train extra (PyTorch)")
 finetune = pytest.importorskip("spinscope.training.finetune")
@@ -56,16 +58,18 @@ def frozen_graph(tmp_path_factory):
 def test_torch_layers_compute_what_the_runtime_computes(tokenizer, frozen_graph):
     model_file = ModelFile()
     model = finetune.MultiTaskEncoder(model_file, 4, dropout=0.0).eval()
-    frozen = finetune._Frozen(model_file, model.first)
+    frozen = finetune.FrozenLayers(model_file, model.first)
     texts = ["Le conseil municipal a voté la fermeture de la piscine.", "The bridge reopened on Monday."]
-    examples = [finetune.Example(np.concatenate([[0], t.ids, [2]]).astype(np.int32), "x")
-                for t in tokenizer.encode(texts, QUERY_PREFIX)]
-    ids, mask = finetune._pad(examples, model_file.vocabulary.pad)
+    examples = [
+        finetune.Example(np.concatenate([[0], t.ids, [2]]).astype(np.int32), "x")
+        for t in tokenizer.encode(texts, QUERY_PREFIX)
+    ]
+    ids, mask = finetune.pad_batch(examples, model_file.vocabulary.pad)
     with torch.no_grad():
         ours = model(frozen(ids, mask), mask).numpy()
     for row, states in enumerate(Encoder(graph_path=frozen_graph).token_states(texts, QUERY_PREFIX)):
         # float32 here, int8 activations there
-        assert cosine(ours[row, :len(states.ids)], states.states).min() > 0.98
+        assert cosine(ours[row, : len(states.ids)], states.states).min() > 0.98
 
 
 def test_examples_carry_every_task_with_token_targets(folders, tokenizer):
@@ -89,6 +93,43 @@ def test_examples_carry_every_task_with_token_targets(folders, tokenizer):
 
     held = finetune.read_examples(folders, tokenizer, finetune.FineTuning(hold_out=True, max_tokens=64))
     assert len(held) == len(examples)  # invented folders are not in the committed split
+
+
+def test_the_heads_and_loss_weights_follow_the_task_registry():
+    model = finetune.MultiTaskEncoder(ModelFile(), 1, dropout=0.0)
+    assert {name: head.out_features for name, head in model.heads.items()} == {
+        name: len(target.labels) for name, target in TARGETS.items()
+    }
+    # the order seeds the heads' initialisation: another one trains other weights from the same seed
+    assert list(model.heads) == [
+        "techniques",
+        "genre",
+        "frames",
+        "narratives",
+        "subnarratives",
+        "spans",
+        "roles",
+        "fine_roles",
+    ]
+    # recorded in checkpoints, which resume only with the same settings
+    assert finetune.FineTuning().loss_weights == {
+        "techniques": 1.0,
+        "spans": 1.0,
+        "genre": 0.3,
+        "frames": 0.3,
+        "narratives": 0.5,
+        "subnarratives": 0.5,
+        "roles": 0.5,
+        "fine_roles": 0.5,
+    }
+
+
+def test_articles_without_labels_give_no_training_paragraphs(tmp_path):
+    folder = write_semeval2023(tmp_path / "semeval2023")
+    for labels in folder.glob("*/train-labels-subtask-*.txt"):
+        labels.write_text("")  # the articles and their (empty) span files stay
+    with pytest.raises(DataError, match="no training paragraphs"):
+        finetune.fine_tune([folder], tmp_path / "out", TINY)
 
 
 def test_fine_tuning_trains_resumes_and_exports_a_graph(folders, frozen_graph, tmp_path):
@@ -123,8 +164,24 @@ def test_train_encoder_writes_a_model_folder_that_analyses(folders, tmp_path):
     for task in ("genre", "frames", "techniques", "spans"):  # three articles are too few for their CV
         for suffix in (".json", ".npz"):
             shutil.copy(MODEL_DIR / f"{task}{suffix}", out)
-    result = runner.invoke(app, ["train", *map(str, folders), "--output", str(out), "--encoder", "--epochs", "1",
-                                 "--layers", "1", "--tasks", "narratives", "--tasks", "entities"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            *map(str, folders),
+            "--output",
+            str(out),
+            "--encoder",
+            "--epochs",
+            "1",
+            "--layers",
+            "1",
+            "--tasks",
+            "narratives",
+            "--tasks",
+            "entities",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "e5-small-layers.onnx").is_file() and (out / "narratives.json").is_file()
     analyzer = Analyzer(out)
@@ -139,8 +196,12 @@ def test_the_held_out_split_is_stratified_and_fixed(folders):
     # twelve documents, three narratives of four: one of each (20% of four, rounded)
     assert len(split["semeval2025"]["en"]) == 3
     assert split == heldout.draw(folders)
-    assert heldout.is_held_out({k: {lang: set(v) for lang, v in langs.items()} for k, langs in split.items()},
-                               folders[1], "en", split["semeval2025"]["en"][0])
+    assert heldout.is_held_out(
+        {k: {lang: set(v) for lang, v in langs.items()} for k, langs in split.items()},
+        folders[1],
+        "en",
+        split["semeval2025"]["en"][0],
+    )
 
 
 @pytest.mark.slow

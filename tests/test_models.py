@@ -1,4 +1,5 @@
 """Model storage and decoding: numpy heads equal their scikit-learn source; no pickle anywhere."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,9 @@ from sklearn.neural_network import MLPClassifier
 from spinscope.document import Article
 from spinscope.encoder import TokenStates
 from spinscope.models import Head
+from spinscope.models.spans import N_FEATURES, SpanModel, decode, sentences, token_features, tokens
 from spinscope.models.states import range_states
 from spinscope.taxonomy import TECHNIQUE_NAMES
-from spinscope.models.spans import N_FEATURES, SpanModel, decode, sentences, token_features, tokens
 from spinscope.training.spans import featurise
 
 
@@ -81,8 +82,11 @@ def test_span_model_round_trip_and_agreement(tmp_path):
     X = featurise(TEXT, toks)
     t = TECHNIQUE_NAMES.index("Name_Calling-Labeling")
     W[X[2].indices, t] = 1.0  # features of "cowards"
-    model = SpanModel(W, np.full(len(TECHNIQUE_NAMES), -3.0, np.float32),
-                      {"*": {t: ["runs", 0.5] for t in TECHNIQUE_NAMES}, "xx": {t: ["hull", 0.0] for t in TECHNIQUE_NAMES}})
+    model = SpanModel(
+        W,
+        np.full(len(TECHNIQUE_NAMES), -3.0, np.float32),
+        {"*": {t: ["runs", 0.5] for t in TECHNIQUE_NAMES}, "xx": {t: ["hull", 0.0] for t in TECHNIQUE_NAMES}},
+    )
     model.save(tmp_path)
     again = SpanModel.load(tmp_path)
     # the paragraph starts at offset 2 of its article: span offsets index the article's text
@@ -123,9 +127,14 @@ def test_span_model_mixes_state_and_lexical_scorers_by_language(tmp_path):
     W[featurise(TEXT, toks)[2].indices, t] = 1.0  # lexical: "cowards"
     state_W = np.zeros((4, len(TECHNIQUE_NAMES)), dtype=np.float32)
     state_W[0, t] = 1.0  # states: the token's index, so the last words score highest
-    model = SpanModel(W, np.full(len(TECHNIQUE_NAMES), -3.0, np.float32),
-                      {"*": {name: ["runs", 0.5] for name in TECHNIQUE_NAMES}}, state_W=state_W,
-                      state_b=np.full(len(TECHNIQUE_NAMES), -12.0, np.float32), mix={"*": 1.0, "en": 0.0})
+    model = SpanModel(
+        W,
+        np.full(len(TECHNIQUE_NAMES), -3.0, np.float32),
+        {"*": {name: ["runs", 0.5] for name in TECHNIQUE_NAMES}},
+        state_W=state_W,
+        state_b=np.full(len(TECHNIQUE_NAMES), -12.0, np.float32),
+        mix={"*": 1.0, "en": 0.0},
+    )
     model.save(tmp_path)
     again = SpanModel.load(tmp_path)
     assert again.mix == model.mix and np.array_equal(again.state_W, state_W)
@@ -148,8 +157,10 @@ def test_hashing_equals_scikit_learns_feature_hasher(semeval_dir):
     from sklearn.feature_extraction import FeatureHasher
 
     hasher = FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False)
-    for path in sorted((semeval_dir / "ru" / "train-articles-subtask-3").glob("*.txt"))[:5] + \
-            sorted((semeval_dir / "ge" / "train-articles-subtask-3").glob("*.txt"))[:5]:
+    for path in (
+        sorted((semeval_dir / "ru" / "train-articles-subtask-3").glob("*.txt"))[:5]
+        + sorted((semeval_dir / "ge" / "train-articles-subtask-3").glob("*.txt"))[:5]
+    ):
         for paragraph in Article(path.read_text(encoding="utf-8")).paragraphs:
             toks = tokens(paragraph.text)
             if toks:

@@ -1,32 +1,31 @@
 """Narratives and entity roles (SemEval-2025 Task 10): taxonomy, file formats, decision rules,
 mention finding, metrics, and train -> predict -> evaluate on a small invented data folder."""
+
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import logging
-
+from conftest import DOCUMENTS, write_semeval2025
 from spinscope import semeval, taxonomy
-from spinscope.document import Mention
-from spinscope.semeval import EntityLabel, metrics
-from spinscope.shells.cli import app
-from spinscope.document import Article
+from spinscope.document import Article, Mention
+from spinscope.errors import DataError
 from spinscope.models import Head, MentionFinder, NarrativeRule, RoleRule, group_names
 from spinscope.models.embeddings import Embedder
 from spinscope.pipeline import MODEL_DIR, Analyzer
-from spinscope.errors import DataError
-
-from conftest import DOCUMENTS, write_semeval2025
+from spinscope.semeval import EntityLabel, metrics
+from spinscope.shells.cli import app
 
 runner = CliRunner()
 
 
 # --- taxonomy --------------------------------------------------------------------------------
+
 
 def test_every_subnarrative_has_a_known_parent_and_every_narrative_an_other_child():
     for sub in taxonomy.SUBNARRATIVES:
@@ -53,8 +52,10 @@ PUPPET = f"{URW}: Ukraine is a puppet of the West"
 
 def test_narrative_labels_are_read_and_checked(write_file):
     good = write_file("n.txt", f"A.txt\t{URW}\t{PUPPET};{URW}: Other\nB.txt\tOther\tOther\n")
-    assert semeval.read_narrative_labels(good) == {"A.txt": ([URW], [PUPPET, f"{URW}: Other"]),
-                                                   "B.txt": (["Other"], ["Other"])}
+    assert semeval.read_narrative_labels(good) == {
+        "A.txt": ([URW], [PUPPET, f"{URW}: Other"]),
+        "B.txt": (["Other"], ["Other"]),
+    }
     unknown = write_file("u.txt", f"A.txt\t{URW}\t{PUPPET}\nB.txt\tURW: Moon landing\tOther\n")
     with pytest.raises(DataError, match=r"u\.txt:2: unknown narrative 'URW: Moon landing'"):
         semeval.read_narrative_labels(unknown)
@@ -66,8 +67,9 @@ def test_narrative_labels_are_read_and_checked(write_file):
 def test_mentions_are_read_and_roles_checked(write_file):
     path = write_file("m.txt", "A.txt\tNATO\t10\t13\tAntagonist\tInstigator\tDeceiver\n")
     # The file's end (13) is inclusive; spinscope's is exclusive.
-    assert semeval.read_entity_labels(path) == [EntityLabel("A.txt", Mention(10, 14, "NATO"), "Antagonist",
-                                                            ("Instigator", "Deceiver"), f"{path}:1")]
+    assert semeval.read_entity_labels(path) == [
+        EntityLabel("A.txt", Mention(10, 14, "NATO"), "Antagonist", ("Instigator", "Deceiver"), f"{path}:1")
+    ]
     only_four = write_file("m4.txt", "A.txt\tNATO\t10\t13\n")
     assert semeval.read_entity_labels(only_four, roles=False)[0].role is None
     with pytest.raises(DataError, match=r"bad\.txt:1: unknown main role 'Hero'"):
@@ -90,8 +92,11 @@ def test_mentions_are_located_exactly_crlf_counted_or_nearest(caplog):
     assert semeval.locate_mention(text, Mention(rome + 2, rome + 6, "Rome")) == (rome, rome + 4)
     assert semeval.locate_mention(text, Mention(0, 5, "Paris")) is None
 
-    rows = [EntityLabel("A.txt", exact, where="f:1"), EntityLabel("A.txt", Mention(rome + 2, rome + 6, "Rome"), where="f:2"),
-            EntityLabel("A.txt", Mention(0, 5, "Paris"), where="f:3")]
+    rows = [
+        EntityLabel("A.txt", exact, where="f:1"),
+        EntityLabel("A.txt", Mention(rome + 2, rome + 6, "Rome"), where="f:2"),
+        EntityLabel("A.txt", Mention(0, 5, "Paris"), where="f:3"),
+    ]
     with caplog.at_level(logging.WARNING, logger="spinscope"):
         found = semeval.locate_mentions(text, rows)
     assert found == [(kyiv, kyiv + 4), (rome, rome + 4), None]
@@ -102,12 +107,15 @@ def test_mentions_are_located_exactly_crlf_counted_or_nearest(caplog):
 def test_prediction_files_round_trip(tmp_path):
     semeval.formats.write_narratives(tmp_path / "n.txt", [("A.txt", [URW], [PUPPET]), ("B.txt", ["Other"], ["Other"])])
     assert semeval.read_narrative_labels(tmp_path / "n.txt")["A.txt"] == ([URW], [PUPPET])
-    rows = [EntityLabel("A.txt", Mention(3, 7, "Kyiv"), "Innocent", ("Victim",)),
-            EntityLabel("A.txt", Mention(9, 13, "NATO"), "Antagonist", ("Instigator", "Conspirator"))]
+    rows = [
+        EntityLabel("A.txt", Mention(3, 7, "Kyiv"), "Innocent", ("Victim",)),
+        EntityLabel("A.txt", Mention(9, 13, "NATO"), "Antagonist", ("Instigator", "Conspirator")),
+    ]
     semeval.formats.write_entity_labels(tmp_path / "m.txt", rows)
     assert (tmp_path / "m.txt").read_text().splitlines()[0] == "A.txt\tKyiv\t3\t6\tInnocent\tVictim"  # end inclusive
-    assert [(r.mention, r.role, r.fine_roles) for r in semeval.read_entity_labels(tmp_path / "m.txt")] == \
-        [(r.mention, r.role, r.fine_roles) for r in rows]
+    assert [(r.mention, r.role, r.fine_roles) for r in semeval.read_entity_labels(tmp_path / "m.txt")] == [
+        (r.mention, r.role, r.fine_roles) for r in rows
+    ]
 
 
 # --- decisions -------------------------------------------------------------------------------
@@ -151,8 +159,11 @@ def test_role_rule_keeps_fine_roles_under_the_main_role():
 
 
 def test_entity_role_metrics_by_hand():
-    gold = {("A", 0, 3): ("Antagonist", ["Tyrant"]), ("A", 9, 12): ("Innocent", ["Victim"]),
-            ("B", 1, 4): ("Protagonist", ["Guardian", "Virtuous"])}
+    gold = {
+        ("A", 0, 3): ("Antagonist", ["Tyrant"]),
+        ("A", 9, 12): ("Innocent", ["Victim"]),
+        ("B", 1, 4): ("Protagonist", ["Guardian", "Virtuous"]),
+    }
     pred = {("A", 0, 3): ("Antagonist", ["Tyrant"]), ("A", 9, 12): ("Innocent", ["Victim", "Forgotten"])}
     scores = metrics.entity_role_scores(gold, pred)
     assert scores["main_role_accuracy"] == pytest.approx(2 / 3)
@@ -160,6 +171,7 @@ def test_entity_role_metrics_by_hand():
 
 
 # --- mention finder --------------------------------------------------------------------------
+
 
 def test_finder_matches_known_names_whole_words_longest_first():
     finder = MentionFinder(["European Union", "Union", "Kyiv"])
@@ -169,8 +181,10 @@ def test_finder_matches_known_names_whole_words_longest_first():
 
 
 def test_finder_adds_repeated_capitalised_names_but_not_sentence_openers():
-    text = ("Yesterday the mayor met Anna Berg. Later, Anna Berg spoke to the press.\n"
-            "Anyway the talks went on. Anyway nothing changed.")
+    text = (
+        "Yesterday the mayor met Anna Berg. Later, Anna Berg spoke to the press.\n"
+        "Anyway the talks went on. Anyway nothing changed."
+    )
     found = [text[a:b] for a, b in MentionFinder([]).find(text)]
     assert found == ["Anna Berg", "Anna Berg"]  # "Anyway" twice, but only ever opening a sentence
     once = "Why The Plan Of The Year Failed\n\nThe plan of Jonas Weber failed. Critics laughed."
@@ -194,6 +208,7 @@ def test_finder_saves_and_loads(tmp_path):
 
 
 # --- train -> predict -> evaluate on an invented folder ---------------------------------------
+
 
 @pytest.fixture(scope="module")
 def framing_dir(tmp_path_factory):
@@ -223,22 +238,54 @@ def test_train_writes_framing_models_with_cv(framing_models):
 
 def test_predict_and_evaluate_framing_tasks(framing_dir, framing_models, tmp_path):
     out = tmp_path / "narratives.txt"
-    result = runner.invoke(app, ["predict", str(framing_dir), "--lang", "en", "--split", "train", "--task",
-                                 "narratives", "--output", str(out), "--models", str(framing_models)])
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            str(framing_dir),
+            "--lang",
+            "en",
+            "--split",
+            "train",
+            "--task",
+            "narratives",
+            "--output",
+            str(out),
+            "--models",
+            str(framing_models),
+        ],
+    )
     assert result.exit_code == 0, result.output
     predicted = semeval.read_narrative_labels(out)  # valid: known labels, children under parents
     assert len(predicted) == len(DOCUMENTS)
 
     out = tmp_path / "entities.txt"
-    result = runner.invoke(app, ["predict", str(framing_dir), "--lang", "en", "--split", "train", "--task",
-                                 "entities", "--output", str(out), "--models", str(framing_models)])
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            str(framing_dir),
+            "--lang",
+            "en",
+            "--split",
+            "train",
+            "--task",
+            "entities",
+            "--output",
+            str(out),
+            "--models",
+            str(framing_models),
+        ],
+    )
     assert result.exit_code == 0, result.output
     gold = semeval.read_entity_labels(framing_dir / "en" / "train-labels-subtask-1.txt")
     rows = semeval.read_entity_labels(out)  # valid: fine roles under their main role
     assert [r.key for r in rows] == [r.key for r in gold]
 
-    result = runner.invoke(app, ["evaluate", str(framing_dir), "--lang", "en", "--split", "train", "--json",
-                                 "--models", str(framing_models)])
+    result = runner.invoke(
+        app,
+        ["evaluate", str(framing_dir), "--lang", "en", "--split", "train", "--json", "--models", str(framing_models)],
+    )
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)["scores"]
     assert set(scores) == {"narratives", "entities"}
@@ -258,13 +305,24 @@ def test_analyze_shows_narratives_and_entities(framing_models, tmp_path):
     names = {e["name"] for e in data["entities"]}
     assert {"Kyiv", "Washington"} <= names
     for e in data["entities"]:
-        assert e["name"] in data["text"][e["start"]:e["end"]]  # "Putin" may rest on "Vladimir Putin"
-        assert {"start": e["start"], "end": e["end"], "text": data["text"][e["start"]:e["end"]]} in e["mentions"]
+        assert e["name"] in data["text"][e["start"] : e["end"]]  # "Putin" may rest on "Vladimir Putin"
+        assert {"start": e["start"], "end": e["end"], "text": data["text"][e["start"] : e["end"]]} in e["mentions"]
         assert all(taxonomy.label(f["label"]).group == e["role"] for f in e["fine_roles"])
     html = runner.invoke(app, ["analyze", str(source), "--format", "html", "--models", str(framing_models)]).stdout
     assert 'class="entity" data-role=' in html and "<h2>Narratives</h2>" in html
-    text = runner.invoke(app, ["analyze", str(source), "--format", "text", "--models", str(framing_models),
-                               "--output", str(tmp_path / "r.txt")])
+    text = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(source),
+            "--format",
+            "text",
+            "--models",
+            str(framing_models),
+            "--output",
+            str(tmp_path / "r.txt"),
+        ],
+    )
     assert text.exit_code == 0
     report = (tmp_path / "r.txt").read_text()
     assert "Narratives" in report and "Entities" in report and "Washington" in report
@@ -280,16 +338,33 @@ def test_bad_mention_offsets_are_reported_with_file_and_line(framing_dir, framin
     first = lines[0].split("\t")
     lines[0] = "\t".join([first[0], "Atlantis", first[2], first[3], *first[4:]])
     labels.write_text("\n".join(lines) + "\n")
-    result = runner.invoke(app, ["predict", str(broken), "--lang", "en", "--split", "train", "--task", "entities",
-                                 "--output", str(tmp_path / "e.txt"), "--models", str(framing_models)])
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            str(broken),
+            "--lang",
+            "en",
+            "--split",
+            "train",
+            "--task",
+            "entities",
+            "--output",
+            str(tmp_path / "e.txt"),
+            "--models",
+            str(framing_models),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"{labels}:1: mention 'Atlantis' is not in" in " ".join(result.output.split())
     assert len(semeval.read_entity_labels(tmp_path / "e.txt")) == len(lines)  # still predicted, never dropped
 
 
 def test_finder_ignores_long_runs_of_capitals():
-    text = ("In the annual report the club listed Alpha Beta Gamma Delta Epsilon Zeta Eta Theta as its main "
-            "sponsors, and later it thanked Alpha Beta Gamma again for all their help over the years.")
+    text = (
+        "In the annual report the club listed Alpha Beta Gamma Delta Epsilon Zeta Eta Theta as its main "
+        "sponsors, and later it thanked Alpha Beta Gamma again for all their help over the years."
+    )
     assert [text[a:b] for a, b in MentionFinder([]).find(text)] == ["Alpha Beta Gamma"]
 
 
@@ -300,8 +375,11 @@ def test_finder_skips_common_words_written_with_a_capital():
 
 
 def test_full_names_join_the_entity_of_their_last_word(framing_models):
-    article = Article("Talks stall\n\nThe minister Ines Vidal met the press. Reporters asked Vidal about the "
-                      "talks, and Vidal said they had failed.\n", language="en")
+    article = Article(
+        "Talks stall\n\nThe minister Ines Vidal met the press. Reporters asked Vidal about the "
+        "talks, and Vidal said they had failed.\n",
+        language="en",
+    )
     entities = Analyzer(framing_models, disable=["spans"]).analyze(article).entities
     vidal = next(e for e in entities if e.name == "Vidal")
     assert [m.text for m in vidal.mentions] == ["Ines Vidal", "Vidal", "Vidal"]
@@ -309,17 +387,36 @@ def test_full_names_join_the_entity_of_their_last_word(framing_models):
 
 
 def test_inflected_forms_of_a_name_are_one_entity(framing_models):
-    article = Article("Визит\n\nМинистр прибыла в Тамбов. Тамбов встретил её дождём. В Тамбове её ждали, и в "
-                      "Тамбове она выступила. Журналисты спросили Волкову о планах и снова спросили Волкову о "
-                      "сроках. По словам Волковой, планы готовы; помощники Волковой согласны.\n", language="ru")
+    article = Article(
+        "Визит\n\nМинистр прибыла в Тамбов. Тамбов встретил её дождём. В Тамбове её ждали, и в "
+        "Тамбове она выступила. Журналисты спросили Волкову о планах и снова спросили Волкову о "
+        "сроках. По словам Волковой, планы готовы; помощники Волковой согласны.\n",
+        language="ru",
+    )
     names = {e.name: [m.text for m in e.mentions] for e in Analyzer(framing_models).analyze(article).entities}
-    assert names == {"Тамбов": ["Тамбов", "Тамбов", "Тамбове", "Тамбове"],
-                     "Волкову": ["Волкову", "Волкову", "Волковой", "Волковой"]}
+    assert names == {
+        "Тамбов": ["Тамбов", "Тамбов", "Тамбове", "Тамбове"],
+        "Волкову": ["Волкову", "Волкову", "Волковой", "Волковой"],
+    }
 
 
 def test_group_names_needs_a_shared_stem_and_close_embeddings():
-    names = ["Украины", "Украине", "Владимир Путин", "Владимира Путина", "Зеленский", "Зеленского", "Georgia",
-             "George", "Maria", "Mario", "Iran", "Iraq", "Washington", "Washingtonians"]
+    names = [
+        "Украины",
+        "Украине",
+        "Владимир Путин",
+        "Владимира Путина",
+        "Зеленский",
+        "Зеленского",
+        "Georgia",
+        "George",
+        "Maria",
+        "Mario",
+        "Iran",
+        "Iraq",
+        "Washington",
+        "Washingtonians",
+    ]
     group = group_names(names, Embedder().embed)
     assert group["Украине"] == "Украины" and group["Владимира Путина"] == "Владимир Путин"
     assert group["Зеленского"] == "Зеленский"

@@ -1,13 +1,14 @@
 """The shipped models: they load, agree with themselves, and get obvious articles right."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import json
 import shutil
 
+import pytest
+
 from spinscope import Analysis, Article, taxonomy
-from spinscope.errors import ModelError
+from spinscope.errors import ConfigError, InputError, ModelError
 from spinscope.models.embeddings import Embedder, EmbeddingCache
 from spinscope.pipeline import MODEL_DIR, PIPE_NAMES, Analyzer
 
@@ -29,7 +30,7 @@ RATES = Article.from_parts(
         "Thursday, to 4.5%, the bank said in a statement.",
         "The decision was expected by most economists polled by news agencies, who said inflation had stayed "
         "above the 2% target for a third quarter while wage growth slowed.",
-        "\"Inflation remains too high,\" the bank's president told reporters at a news conference after the "
+        '"Inflation remains too high," the bank\'s president told reporters at a news conference after the '
         "meeting, adding that further increases had not been decided.",
         "Mortgage lenders said monthly repayments on a typical variable-rate loan would rise by about 30 euros.",
         "Shares of the largest banks rose slightly after the announcement, and the currency was little changed.",
@@ -76,8 +77,16 @@ def test_models_record_how_they_were_made(analyzer):
         assert head.meta["command"].startswith("spinscope train")
         assert set(head.meta["cv"]) >= {"en", "fr", "de", "it", "pl", "ru", "all"}
     assert set(analyzer.get_pipe("spans").model.meta["cv"]) >= {"en", "all"}
-    assert list(analyzer.model_info) == ["genre", "frames", "techniques", "spans", "narratives", "subnarratives",
-                                         "roles", "fine_roles"]
+    assert list(analyzer.model_info) == [
+        "genre",
+        "frames",
+        "techniques",
+        "spans",
+        "narratives",
+        "subnarratives",
+        "roles",
+        "fine_roles",
+    ]
 
 
 def test_pipeline_components_can_be_disabled_and_pipe_batches():
@@ -87,11 +96,11 @@ def test_pipeline_components_can_be_disabled_and_pipe_batches():
     analysis = lean.analyze(RANT)
     assert analysis.genre and analysis.paragraphs and not analysis.spans and not analysis.entities
     assert set(analysis.models) == {"genre", "frames", "techniques"}
-    with pytest.raises(KeyError, match="no spans component"):
+    with pytest.raises(ConfigError, match="no spans component"):
         lean.get_pipe("spans")
-    with pytest.raises(ValueError, match="spans component needs the techniques component"):
+    with pytest.raises(ConfigError, match="spans component needs the techniques component"):
         Analyzer(disable=["techniques"])
-    with pytest.raises(ValueError, match="unknown pipeline component sentiment"):
+    with pytest.raises(ConfigError, match="unknown pipeline component sentiment"):
         Analyzer(disable=["sentiment"])
     one_by_one = [lean.analyze(a).to_dict() for a in (RANT, RATES, TROOPS)]
     assert [a.to_dict() for a in lean.pipe([RANT, RATES, TROOPS], batch_size=2)] == one_by_one
@@ -129,14 +138,26 @@ def test_a_missing_model_file_is_an_error_naming_it(tmp_path):
 def test_analysis_round_trips_through_its_dict(analyzer):
     analysis = analyzer.analyze(RANT)
     data = analysis.to_dict()
-    assert list(data) == ["text", "language", "title", "genre", "frames", "paragraphs", "spans", "models", "id",
-                          "frame_scores", "narratives", "entities"]
+    assert list(data) == [
+        "text",
+        "language",
+        "title",
+        "genre",
+        "frames",
+        "paragraphs",
+        "spans",
+        "models",
+        "id",
+        "frame_scores",
+        "narratives",
+        "entities",
+    ]
     again = Analysis.from_dict(json.loads(json.dumps(data)))
     assert again == analysis and again.to_dict() == data
     assert [s.text for s in again.spans] == [s.text for s in analysis.spans]
     moved = {**data, "text": "X" + data["text"]}
     if data["spans"]:
-        with pytest.raises(ValueError, match="belongs to another text"):
+        with pytest.raises(InputError, match="belongs to another text"):
             Analysis.from_dict(moved)
 
 
@@ -158,7 +179,7 @@ def test_paragraph_labels_and_spans_agree(analyzer):
         inside = [s for s in analysis.spans if p.start <= s.start and s.end <= p.end]
         assert {s.label for s in inside} == {t.label for t in p.techniques}
     for s in analysis.spans:
-        assert 0 <= s.start < s.end <= len(text) and text[s.start:s.end] == s.text
+        assert 0 <= s.start < s.end <= len(text) and text[s.start : s.end] == s.text
         assert s.text == s.text.strip() and s.label in taxonomy.TECHNIQUE_NAMES
         # boundaries fall on word boundaries
         assert s.start == 0 or not (text[s.start - 1].isalnum() and text[s.start].isalnum())
@@ -168,9 +189,12 @@ def test_paragraph_labels_and_spans_agree(analyzer):
 def test_zero_shot_languages_get_real_predictions(analyzer):
     spanish = Article.from_parts(
         "Los traidores corruptos venden nuestra patria",
-        ["Estos cobardes mentirosos han traicionado a todas las familias honradas del país.",
-         "Si no los echamos ahora, nuestros hijos serán esclavos en su propia tierra."],
-        language="es")
+        [
+            "Estos cobardes mentirosos han traicionado a todas las familias honradas del país.",
+            "Si no los echamos ahora, nuestros hijos serán esclavos en su propia tierra.",
+        ],
+        language="es",
+    )
     analysis = analyzer.analyze(spanish)
     # Read like the English rant: the same genre and techniques of the same kind.
     assert analysis.genre.label == "opinion"

@@ -2,6 +2,7 @@
 another fixed slice. The floors sit well below what the recipe reaches, so they catch breakage
 (features misaligned, labels shuffled, thresholds lost), not noise. Skipped without ../shared/data.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from spinscope.models.embeddings import Embedder, EmbeddingCache
 from spinscope.training import framing as nt
 from spinscope.training import spans
 from spinscope.training import techniques as training
-from spinscope.training.estimators import fit, texts_range_states
+from spinscope.training.estimators import fit_head, texts_range_states
 
 #: (task, floor) on the held-out slice; the recipe scores about .47, .52 and .45 there
 #: (deterministic: fixed slices, fixed seeds).
@@ -36,7 +37,7 @@ def slices(semeval_dir):
 def test_trained_on_one_slice_beats_floor_on_another(slices, task):
     train, test = slices
     assert not set(train[task].groups) & set(test[task].groups)  # disjoint articles
-    head, _ = training.train_task(train[task], training.RECIPES[task], "test")
+    head, _ = training.train_task(train[task], "test")
     predicted = head.predict(test[task].X)
     score = training.official_score(test[task], predicted)
     assert score >= FLOORS[task], f"{task}: {score:.3f} < floor {FLOORS[task]}"
@@ -45,8 +46,8 @@ def test_trained_on_one_slice_beats_floor_on_another(slices, task):
 @pytest.mark.slow
 def test_training_is_reproducible(slices):
     train, _ = slices
-    a, _ = training.train_task(train["frames"], training.RECIPES["frames"], "test")
-    b, _ = training.train_task(train["frames"], training.RECIPES["frames"], "test")
+    a, _ = training.train_task(train["frames"], "test")
+    b, _ = training.train_task(train["frames"], "test")
     assert a.meta == b.meta
     for (Wa, ba), (Wb, bb) in zip(a.layers, b.layers):
         np.testing.assert_array_equal(Wa, Wb)
@@ -58,8 +59,9 @@ def test_span_tagger_on_token_states_beats_whole_paragraphs(semeval_dir):
     """The span tagger trained and cross-validated on a slice, with the gold paragraph labels:
     both held-out estimates beat marking whole paragraphs."""
     data = spans.load_span_data(semeval_dir, LANGS, max_articles=30)
-    states = texts_range_states(Embedder(EmbeddingCache()), [p.text for p in data.paragraphs],
-                                [p.tokens for p in data.paragraphs])
+    states = texts_range_states(
+        Embedder(EmbeddingCache()), [p.text for p in data.paragraphs], [p.tokens for p in data.paragraphs]
+    )
     assert states.shape == (data.X.shape[0], 384)
     gold = {(p.lang, (p.article, p.line)): sorted(labels) for p, labels in zip(data.paragraphs, data.paragraph_gold)}
     model = spans.train_spans(data, states, gold, "test")
@@ -75,8 +77,9 @@ def test_span_tagger_on_token_states_beats_whole_paragraphs(semeval_dir):
 def test_span_tagger_trains_on_one_language(semeval_dir, tmp_path):
     """With one language there is no leave-one-language-out: its CV setting serves every language."""
     data = spans.load_span_data(semeval_dir, ["it"], max_articles=10)
-    states = texts_range_states(Embedder(EmbeddingCache()), [p.text for p in data.paragraphs],
-                                [p.tokens for p in data.paragraphs])
+    states = texts_range_states(
+        Embedder(EmbeddingCache()), [p.text for p in data.paragraphs], [p.tokens for p in data.paragraphs]
+    )
     gold = {(p.lang, (p.article, p.line)): sorted(labels) for p, labels in zip(data.paragraphs, data.paragraph_gold)}
     model = spans.train_spans(data, states, gold, "test")
     assert not [key for key in model.meta if key.startswith("lolo")]
@@ -98,12 +101,15 @@ def test_framing_models_trained_on_one_slice_beat_floors_on_another(semeval2025_
     train = nt.load_framing_data(semeval2025_dir, embedder, ["bg", "pt"], max_articles=80)
     test = nt.load_framing_data(semeval2025_dir, embedder, ["bg", "pt"], max_articles=40, skip=80)
     assert not set(train.roles.groups) & set(test.roles.groups)
-    n, s, r, f = (fit(task, nt.RECIPES[task.task])
-                  for task in (train.narratives, train.subnarratives, train.roles, train.fine_roles))
-    narratives = [NarrativeRule().decide(n.labels, p, s.labels, q)
-                  for p, q in zip(n.predict_proba(test.narratives.X), s.predict_proba(test.subnarratives.X))]
-    roles = [RoleRule().decide(r.labels, p, f.labels, q)
-             for p, q in zip(r.predict_proba(test.roles.X), f.predict_proba(test.fine_roles.X))]
+    n, s, r, f = (fit_head(task) for task in (train.narratives, train.subnarratives, train.roles, train.fine_roles))
+    narratives = [
+        NarrativeRule().decide(n.labels, p, s.labels, q)
+        for p, q in zip(n.predict_proba(test.narratives.X), s.predict_proba(test.subnarratives.X))
+    ]
+    roles = [
+        RoleRule().decide(r.labels, p, f.labels, q)
+        for p, q in zip(r.predict_proba(test.roles.X), f.predict_proba(test.fine_roles.X))
+    ]
     scores = nt.narrative_scores(test, narratives) | nt.role_scores(test, roles)
     for metric, floor in FRAMING_FLOORS.items():
         assert scores[metric] >= floor, f"{metric}: {scores[metric]:.3f} < floor {floor}"

@@ -1,11 +1,12 @@
 """Tests for spinscope.semeval: the official SemEval-2023 Task 3 folder layout and file formats."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from conftest import FR_LINES
 
+from conftest import FR_LINES
 from spinscope import semeval
 from spinscope.errors import DataError
 from spinscope.semeval import Split
@@ -13,8 +14,10 @@ from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 
 # --- language codes and the folder layout ------------------------------------------------
 
-@pytest.mark.parametrize("folder,iso", [("ge", "de"), ("po", "pl"), ("gr", "el"), ("en", "en"),
-                                        ("ka", "ka"), ("fr", "fr"), ("ru", "ru")])
+
+@pytest.mark.parametrize(
+    "folder,iso", [("ge", "de"), ("po", "pl"), ("gr", "el"), ("en", "en"), ("ka", "ka"), ("fr", "fr"), ("ru", "ru")]
+)
 def test_iso_language_maps_semeval_folders(folder, iso):
     assert semeval.iso_language(folder) == iso
 
@@ -73,6 +76,7 @@ def test_read_article_keeps_bom_and_crlf(write_file, crlf_text):
 
 # --- readers -----------------------------------------------------------------------------
 
+
 def test_read_genre_labels(write_file):
     path = write_file("g.txt", "101\topinion\r\n\n102\treporting\n103\tsatire")
     assert semeval.read_genre_labels(path) == {"101": "opinion", "102": "reporting", "103": "satire"}
@@ -81,14 +85,19 @@ def test_read_genre_labels(write_file):
 def test_read_frame_labels_with_empty_lists(write_file):
     path = write_file("f.txt", "\ufeff1\tEconomic,Political\n2\t\n3\n4\tMorality , Health_and_safety\n")
     assert semeval.read_frame_labels(path) == {
-        "1": ["Economic", "Political"], "2": [], "3": [], "4": ["Morality", "Health_and_safety"],
+        "1": ["Economic", "Political"],
+        "2": [],
+        "3": [],
+        "4": ["Morality", "Health_and_safety"],
     }
 
 
 def test_read_technique_labels(write_file):
     path = write_file("t.txt", "5\t1\t\n5\t3\tDoubt,Loaded_Language\r\n5\t4\n")
     assert semeval.read_technique_labels(path) == {
-        ("5", 1): [], ("5", 3): ["Doubt", "Loaded_Language"], ("5", 4): [],
+        ("5", 1): [],
+        ("5", 3): ["Doubt", "Loaded_Language"],
+        ("5", 4): [],
     }
 
 
@@ -110,7 +119,9 @@ def test_read_span_folder(write_file, tmp_path):
     write_file("spans/article3-labels-subtask-3.txt", "3\tRepetition\t5\t9\n3\tSlogans\t1\t2\n")
     write_file("spans/readme.md", "1\tnot a span\n")
     assert semeval.read_span_folder(tmp_path / "spans") == [
-        ("1", "Doubt", 0, 4), ("3", "Repetition", 5, 9), ("3", "Slogans", 1, 2),
+        ("1", "Doubt", 0, 4),
+        ("3", "Repetition", 5, 9),
+        ("3", "Slogans", 1, 2),
     ]
     with pytest.raises(DataError, match="missing span folder"):
         semeval.read_span_folder(tmp_path / "nowhere")
@@ -123,33 +134,44 @@ def test_missing_label_file_is_a_data_error(tmp_path):
 
 # --- errors point at file:line -----------------------------------------------------------
 
+
 def _where(path, line):
     return re.escape(f"{path}:{line}:")
 
 
-@pytest.mark.parametrize("reader,content,line,message", [
-    (semeval.read_genre_labels, "1\topinion\n2\tpropaganda\n", 2, "unknown label 'propaganda'"),
-    (semeval.read_genre_labels, "1\tOpinion\n", 1, "unknown label 'Opinion'"),
-    (semeval.read_frame_labels, "1\tEconomic\n\n3\tEconomic,Ecology\n", 3, "unknown label 'Ecology'"),
-    (semeval.read_technique_labels, "1\t1\tDoubt\n1\t3\tDoubt,Loaded_language\n", 2,
-     "unknown label 'Loaded_language'"),
-    (semeval.read_spans, "1\tDoubt\t0\t4\n1\tLying\t5\t9\n", 2, "unknown technique 'Lying'"),
-])
+@pytest.mark.parametrize(
+    "reader,content,line,message",
+    [
+        (semeval.read_genre_labels, "1\topinion\n2\tpropaganda\n", 2, "unknown label 'propaganda'"),
+        (semeval.read_genre_labels, "1\tOpinion\n", 1, "unknown label 'Opinion'"),
+        (semeval.read_frame_labels, "1\tEconomic\n\n3\tEconomic,Ecology\n", 3, "unknown label 'Ecology'"),
+        (
+            semeval.read_technique_labels,
+            "1\t1\tDoubt\n1\t3\tDoubt,Loaded_language\n",
+            2,
+            "unknown label 'Loaded_language'",
+        ),
+        (semeval.read_spans, "1\tDoubt\t0\t4\n1\tLying\t5\t9\n", 2, "unknown technique 'Lying'"),
+    ],
+)
 def test_unknown_label_names_file_and_line(write_file, reader, content, line, message):
     path = write_file("labels.txt", content)
     with pytest.raises(DataError, match=_where(path, line) + ".*" + re.escape(message)):
         reader(path)
 
 
-@pytest.mark.parametrize("reader,content,line,message", [
-    (semeval.read_genre_labels, "1\topinion\n2 reporting\n", 2, "expected 2 tab-separated fields, got 1"),
-    (semeval.read_technique_labels, "1\t1\t\n1\n", 2, "expected 2 tab-separated fields, got 1"),
-    (semeval.read_technique_labels, "1\tthree\tDoubt\n", 1, "expected an integer, got 'three'"),
-    (semeval.read_template, "1\t1\tTitle\n\n1\t2.5\tText\n", 3, "expected an integer, got '2.5'"),
-    (semeval.read_spans, "1\tDoubt\t0\t4\n1\tDoubt\t7\n", 2, "expected 4 tab-separated fields, got 3"),
-    (semeval.read_spans, "1\tDoubt\tzero\t4\n", 1, "expected an integer, got 'zero'"),
-    (semeval.read_spans, "1\tDoubt\t0\t4.0\n", 1, "expected an integer, got '4.0'"),
-])
+@pytest.mark.parametrize(
+    "reader,content,line,message",
+    [
+        (semeval.read_genre_labels, "1\topinion\n2 reporting\n", 2, "expected 2 tab-separated fields, got 1"),
+        (semeval.read_technique_labels, "1\t1\t\n1\n", 2, "expected 2 tab-separated fields, got 1"),
+        (semeval.read_technique_labels, "1\tthree\tDoubt\n", 1, "expected an integer, got 'three'"),
+        (semeval.read_template, "1\t1\tTitle\n\n1\t2.5\tText\n", 3, "expected an integer, got '2.5'"),
+        (semeval.read_spans, "1\tDoubt\t0\t4\n1\tDoubt\t7\n", 2, "expected 4 tab-separated fields, got 3"),
+        (semeval.read_spans, "1\tDoubt\tzero\t4\n", 1, "expected an integer, got 'zero'"),
+        (semeval.read_spans, "1\tDoubt\t0\t4.0\n", 1, "expected an integer, got '4.0'"),
+    ],
+)
 def test_malformed_line_names_file_and_line(write_file, reader, content, line, message):
     path = write_file("labels.txt", content)
     with pytest.raises(DataError, match=_where(path, line) + ".*" + re.escape(message)):
@@ -180,12 +202,13 @@ def test_genre_must_be_exactly_one_label(write_file, value):
 
 
 def test_label_file_not_utf8_is_a_data_error(write_file):
-    path = write_file("t.txt", "1\t1\tDoubt\n".encode() + "2\t1\tDoubt « é »\n".encode("cp1252"))
+    path = write_file("t.txt", b"1\t1\tDoubt\n" + "2\t1\tDoubt « é »\n".encode("cp1252"))
     with pytest.raises(DataError, match=_where(path, 2)):
         semeval.read_technique_labels(path)
 
 
 # --- writers -----------------------------------------------------------------------------
+
 
 def test_writers_write_the_official_format(tmp_path):
     semeval.formats.write_genre(tmp_path / "out" / "g.txt", [("1", "opinion"), ("2", "satire")])
@@ -200,11 +223,11 @@ def test_writers_write_the_official_format(tmp_path):
 
 def test_writers_round_trip(tmp_path):
     genres = {f"a{i}": GENRE_NAMES[i % len(GENRE_NAMES)] for i in range(7)}
-    frames = {f"a{i}": list(FRAME_NAMES[i:i + i % 4]) for i in range(7)}  # includes empty lists
-    techniques = {(f"a{i}", line): list(TECHNIQUE_NAMES[line:line + (i + line) % 3])
-                  for i in range(4) for line in (1, 3, 4, 8)}
-    spans = [("a1", TECHNIQUE_NAMES[0], 0, 12), ("a1", TECHNIQUE_NAMES[-1], 5, 6),
-             ("a2", "Loaded_Language", 100, 250)]
+    frames = {f"a{i}": list(FRAME_NAMES[i : i + i % 4]) for i in range(7)}  # includes empty lists
+    techniques = {
+        (f"a{i}", line): list(TECHNIQUE_NAMES[line : line + (i + line) % 3]) for i in range(4) for line in (1, 3, 4, 8)
+    }
+    spans = [("a1", TECHNIQUE_NAMES[0], 0, 12), ("a1", TECHNIQUE_NAMES[-1], 5, 6), ("a2", "Loaded_Language", 100, 250)]
 
     semeval.formats.write_genre(tmp_path / "g.txt", genres.items())
     semeval.formats.write_frames(tmp_path / "f.txt", frames.items())
@@ -219,6 +242,7 @@ def test_writers_round_trip(tmp_path):
 
 
 # --- the real data -----------------------------------------------------------------------
+
 
 def test_real_label_files_and_templates_read_cleanly(semeval_dir):
     """Every label file reads without error; every template/label line is a non-blank article line."""
@@ -235,11 +259,13 @@ def test_real_label_files_and_templates_read_cleanly(semeval_dir):
                 assert set(keys) <= set(techniques), f"{folder.name}/{name}: template lines without labels"
                 keys += list(techniques)
                 assert set(semeval.read_genre_labels(split.labels_file(1))) <= {
-                    semeval.article_id(p) for p in split.article_paths(1)}
+                    semeval.article_id(p) for p in split.article_paths(1)
+                }
                 assert semeval.read_frame_labels(split.labels_file(2))
             for aid, line in keys:
                 assert aid in articles, f"{folder.name}/{name}: no article {aid}"
                 assert articles[aid].paragraph_at_line(line) is not None, (
-                    f"{folder.name}/{name}: article {aid} line {line} is blank or absent")
+                    f"{folder.name}/{name}: article {aid} line {line} is blank or absent"
+                )
             checked += 1
     assert checked >= 6

@@ -1,8 +1,9 @@
 """spinscope: see how a news article tries to persuade its reader."""
+
 __version__ = "0.1.0"
 
-from .analysis import Analysis  # noqa: E402
-from .document import Article, Mention, Paragraph, Span  # noqa: E402
+from .analysis import Analysis
+from .document import Article, Mention, Paragraph, Span
 
 __all__ = ["Analysis", "Analyzer", "Article", "Mention", "Paragraph", "Span", "__version__"]
 

@@ -1,4 +1,5 @@
 """``python -m spinscope``: the command line."""
+
 from .shells.cli import app
 
 app()

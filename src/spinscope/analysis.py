@@ -5,11 +5,16 @@ and every offset indexes it. :meth:`Analysis.to_dict` gives the Analysis JSON (t
 ``spinscope analyze --format json``, of the REST API and of the corpus store) and
 :meth:`Analysis.from_dict` reads it back, checking that every span still fits the text.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+
+from pydantic import ValidationError
 
 from .document import Article, Mention, Paragraph, Span
+from .errors import InputError
+from .schema import AnalysisSchema
 
 
 @dataclass(frozen=True)
@@ -18,9 +23,6 @@ class Scored:
 
     label: str
     score: float
-
-    def to_dict(self) -> dict:
-        return {"label": self.label, "score": self.score}
 
 
 @dataclass(frozen=True)
@@ -99,57 +101,85 @@ class Analysis:
         return self.article.title
 
     def to_dict(self) -> dict:
-        """The Analysis JSON: plain data, keys in the documented order."""
+        """The Analysis JSON (:class:`~spinscope.schema.AnalysisSchema`): plain data, keys in the
+        documented order."""
+        return self.to_schema().model_dump()
+
+    def to_schema(self) -> AnalysisSchema:
         title = self.title
-        return {
-            "text": self.text,
-            "language": self.language,
-            "title": {"start": title.start, "end": title.end} if title else None,
-            "genre": {"label": self.genre.label, "scores": dict(self.genre.scores)} if self.genre else None,
-            "frames": [f.to_dict() for f in self.frames],
-            "paragraphs": [{"line": p.line, "start": p.start, "end": p.end,
-                            "techniques": [t.to_dict() for t in p.techniques]} for p in self.paragraphs],
-            "spans": [{"technique": s.label, "start": s.start, "end": s.end, "text": s.text, "score": s.score}
-                      for s in self.spans],
-            "models": self.models,
-            "id": self.id,
-            "frame_scores": dict(self.frame_scores),
-            "narratives": [{"label": n.label, "score": n.score, "subnarratives": [s.to_dict() for s in n.subnarratives]}
-                           for n in self.narratives],
-            "entities": [{"name": e.name, "role": e.role, "score": e.score,
-                          "fine_roles": [f.to_dict() for f in e.fine_roles], "start": e.start, "end": e.end,
-                          "mentions": [{"start": m.start, "end": m.end, "text": m.text} for m in e.mentions]}
-                         for e in self.entities],
-        }
+        return AnalysisSchema.model_validate(
+            {
+                "text": self.text,
+                "language": self.language,
+                "title": {"start": title.start, "end": title.end} if title else None,
+                "genre": {"label": self.genre.label, "scores": self.genre.scores} if self.genre else None,
+                "frames": [asdict(f) for f in self.frames],
+                "paragraphs": [asdict(p) for p in self.paragraphs],
+                "spans": [
+                    {"technique": s.label, "start": s.start, "end": s.end, "text": s.text, "score": s.score}
+                    for s in self.spans
+                ],
+                "models": self.models,
+                "id": self.id,
+                "frame_scores": self.frame_scores,
+                "narratives": [asdict(n) for n in self.narratives],
+                "entities": [asdict(e) for e in self.entities],
+            }
+        )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Analysis":
-        """Read :meth:`to_dict`'s output back. Analyses stored before narratives and entities
-        existed read with none. Raises ``ValueError`` when a span's text is not the text at its
-        offsets (the analysis belongs to another text)."""
-        article = Article(data["text"], id=data.get("id", ""), language=data.get("language"))
-        spans = [article.span(s["start"], s["end"], s["technique"], s["score"]) for s in data.get("spans", [])]
-        for span, given in zip(spans, data.get("spans", [])):
-            if "text" in given and span.text != given["text"]:
-                raise ValueError(f"span [{span.start}, {span.end}) reads {span.text!r}, not {given['text']!r}: "
-                                 "the analysis belongs to another text")
-        genre = data.get("genre")
+    def from_dict(cls, data: dict) -> Analysis:
+        """Read :meth:`to_dict`'s output back, validated by :class:`~spinscope.schema.AnalysisSchema`.
+        Raises :class:`~spinscope.errors.InputError` when it does not follow the schema or a span's
+        text is not the text at its offsets (the analysis belongs to another text)."""
+        try:
+            schema = AnalysisSchema.model_validate(data)
+        except ValidationError as error:
+            raise InputError(
+                f"not an Analysis: {error.errors()[0]['msg']} at {'.'.join(map(str, error.errors()[0]['loc']))}"
+            ) from None
+        return cls.from_schema(schema)
+
+    @classmethod
+    def from_schema(cls, data: AnalysisSchema) -> Analysis:
+        article = Article(data.text, id=data.id, language=data.language)
+        spans = []
+        for given in data.spans:
+            if given.end > len(article.text) or given.start > given.end:
+                raise InputError(
+                    f"span [{given.start}, {given.end}) does not fit a text of {len(article.text)} "
+                    "characters: the analysis belongs to another text"
+                )
+            span = article.span(given.start, given.end, given.technique, given.score)
+            if span.text != given.text:
+                raise InputError(
+                    f"span [{span.start}, {span.end}) reads {span.text!r}, not {given.text!r}: "
+                    "the analysis belongs to another text"
+                )
+            spans.append(span)
         return cls(
             article=article,
-            genre=Genre(genre["label"], dict(genre["scores"])) if genre else None,
-            frames=_scored(data.get("frames", [])),
-            frame_scores=dict(data.get("frame_scores", {})),
-            paragraphs=[ParagraphLabels(p["line"], p["start"], p["end"], _scored(p["techniques"]))
-                        for p in data.get("paragraphs", [])],
+            genre=Genre(data.genre.label, dict(data.genre.scores)) if data.genre else None,
+            frames=_scored(data.frames),
+            frame_scores=dict(data.frame_scores),
+            paragraphs=[ParagraphLabels(p.line, p.start, p.end, _scored(p.techniques)) for p in data.paragraphs],
             spans=spans,
-            narratives=[Narrative(n["label"], n["score"], _scored(n["subnarratives"]))
-                        for n in data.get("narratives", [])],
-            entities=[Entity(e["name"], e["role"], e["score"], _scored(e["fine_roles"]), e["start"], e["end"],
-                             [Mention(m["start"], m["end"], m["text"]) for m in e["mentions"]])
-                      for e in data.get("entities", [])],
-            models=data.get("models", {}),
+            narratives=[Narrative(n.label, n.score, _scored(n.subnarratives)) for n in data.narratives],
+            entities=[
+                Entity(
+                    e.name,
+                    e.role,
+                    e.score,
+                    _scored(e.fine_roles),
+                    e.start,
+                    e.end,
+                    [Mention(m.start, m.end, m.text) for m in e.mentions],
+                )
+                for e in data.entities
+            ],
+            models=data.models,
         )
 
 
-def _scored(items: list[dict]) -> list[Scored]:
-    return [Scored(x["label"], x["score"]) for x in items]
+def _scored(items: list) -> list[Scored]:
+    return [Scored(x.label, x.score) for x in items]

@@ -4,6 +4,7 @@ Offsets are Python string indices into ``Article.text``, end exclusive, exactly 
 SemEval span files: a ``\\r`` before a line break and a leading byte-order mark each count as
 one character, so a gold span ``(start, end)`` slices ``article.text[start:end]`` unchanged.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,11 +46,13 @@ class Span:
         if not 0 <= self.start < self.end:
             raise ValueError(f"invalid span [{self.start}, {self.end}) for {self.label}")
         if self.owner and self.end > len(self.owner):
-            raise ValueError(f"span [{self.start}, {self.end}) of {self.label} ends past its text ({len(self.owner)} characters)")
+            raise ValueError(
+                f"span [{self.start}, {self.end}) of {self.label} ends past its text ({len(self.owner)} characters)"
+            )
 
     @property
     def text(self) -> str:
-        return self.owner[self.start:self.end]
+        return self.owner[self.start : self.end]
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,11 @@ class Article:
         """A :class:`Mention` of this article's text."""
         return Mention(start, end, self.text[start:end])
 
-    def with_language(self, language: str | None) -> "Article":
+    def with_language(self, language: str | None) -> Article:
         return Article(self.text, id=self.id, language=language)
 
     @classmethod
-    def from_parts(cls, title: str, paragraphs: list[str], **meta) -> "Article":
+    def from_parts(cls, title: str, paragraphs: list[str], **meta) -> Article:
         """Build an article in the SemEval layout from a title and body paragraphs."""
         clean = [" ".join(p.split()) for p in paragraphs]
         body = "\n".join(p for p in clean if p)

@@ -1,4 +1,5 @@
 """How long-running work reports progress: a callback that the shells turn into a progress bar."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

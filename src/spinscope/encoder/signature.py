@@ -1,4 +1,5 @@
 """Names the ONNX graph and the runtime agree on (kept apart so the runtime needs no ``onnx``)."""
+
 from __future__ import annotations
 
 #: float32 [batch, sequence, hidden]: word + position + token-type embeddings, before layer norm.

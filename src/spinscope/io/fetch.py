@@ -6,6 +6,7 @@ made to the exact address that was checked, so a second DNS answer cannot swap i
 an internal host (DNS rebinding). Bodies are streamed and capped, timeouts are
 bounded and only textual content types are accepted.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import charset_normalizer
 import httpx
 
-from ..errors import FetchError
+from ..errors import FetchError, FetchTimeoutError, InvalidURLError, NotAPageError, PageTooLargeError, RefusedURLError
 
 USER_AGENT = "spinscope/0.1 (+article analysis)"
 ALLOWED_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
@@ -38,13 +39,12 @@ def is_public(ip: IPAddress) -> bool:
         if embedded is not None:
             return is_public(embedded)
     return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
     )
 
 
 def check_host(host: str, allow_private: bool = False) -> list[IPAddress]:
-    """Resolve ``host``; refuse it (403) unless every address is public or ``allow_private``.
+    """Resolve ``host``; refuse it (:class:`RefusedURLError`) unless every address is public or ``allow_private``.
 
     Numeric spellings such as ``2130706433`` or ``0x7f.1`` are resolved by the system
     resolver to the address they denote, so they are checked like any other host.
@@ -52,17 +52,15 @@ def check_host(host: str, allow_private: bool = False) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"Could not resolve host {host!r}; check the URL.", 502) from exc
+        raise FetchError(f"Could not resolve host {host!r}; check the URL.") from exc
     ips = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     if not ips:
-        raise FetchError(f"Could not resolve host {host!r}; check the URL.", 502)
+        raise FetchError(f"Could not resolve host {host!r}; check the URL.")
     if not allow_private:
         for ip in ips:
             if not is_public(ip):
-                raise FetchError(
-                    f"Refusing to fetch {host!r}: it resolves to the non-public address {ip};"
-                    " use a public URL.",
-                    403,
+                raise RefusedURLError(
+                    f"Refusing to fetch {host!r}: it resolves to the non-public address {ip}; use a public URL."
                 )
     return ips
 
@@ -71,9 +69,9 @@ def _parse(url: str | httpx.URL) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise FetchError(f"Invalid URL {str(url)!r}; give a full http:// or https:// URL.", 400) from exc
+        raise InvalidURLError(f"Invalid URL {str(url)!r}; give a full http:// or https:// URL.") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise FetchError(f"Unsupported URL {str(url)!r}; give a full http:// or https:// URL.", 400)
+        raise InvalidURLError(f"Unsupported URL {str(url)!r}; give a full http:// or https:// URL.")
     return parsed
 
 
@@ -87,9 +85,7 @@ def _decode(body: bytes, charset: str | None) -> str:
     return str(best) if best is not None else body.decode("utf-8", errors="replace")
 
 
-def _get_once(
-    client: httpx.Client, url: httpx.URL, ip: IPAddress, max_bytes: int
-) -> httpx.URL | tuple[str, str]:
+def _get_once(client: httpx.Client, url: httpx.URL, ip: IPAddress, max_bytes: int) -> httpx.URL | tuple[str, str]:
     """GET ``url`` from ``ip``; return the redirect target, or (content type, text)."""
     request = client.build_request(
         "GET",
@@ -102,24 +98,20 @@ def _get_once(
         if response.status_code in REDIRECT_CODES:
             location = response.headers.get("location")
             if not location:
-                raise FetchError(f"{url} sent a redirect without a Location; try another URL.", 502)
+                raise FetchError(f"{url} sent a redirect without a Location; try another URL.")
             try:
                 return url.join(location)
             except httpx.InvalidURL as exc:
-                raise FetchError(f"{url} redirected to an invalid URL; try another URL.", 502) from exc
+                raise FetchError(f"{url} redirected to an invalid URL; try another URL.") from exc
         if not 200 <= response.status_code < 300:
-            raise FetchError(
-                f"The site answered HTTP {response.status_code} for {url}; check the URL or try later.",
-                502,
-            )
+            raise FetchError(f"The site answered HTTP {response.status_code} for {url}; check the URL or try later.")
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in ALLOWED_TYPES:
-            raise FetchError(
+            raise NotAPageError(
                 f"{url} is {content_type or 'of unknown type'}, not an HTML or text article;"
-                " give the URL of a web page.",
-                415,
+                " give the URL of a web page."
             )
-        too_large = FetchError(f"{url} is larger than {max_bytes} bytes; give a smaller page.", 413)
+        too_large = PageTooLargeError(f"{url} is larger than {max_bytes} bytes; give a smaller page.")
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_bytes:
             raise too_large
@@ -144,7 +136,8 @@ def fetch(
 ) -> Fetched:
     """Download an article page, following at most ``max_redirects`` checked redirects.
 
-    Raises :class:`~spinscope.errors.FetchError` (an InputError with the HTTP ``status`` to answer) on any refusal.
+    Raises a :class:`~spinscope.errors.FetchError` on any refusal, its class saying why: an invalid URL,
+    a refused (non-public) host, a timeout, a page too large or not a page, or any other failure of the site.
     """
     current = _parse(url)
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
@@ -158,12 +151,12 @@ def fetch(
             try:
                 result = _get_once(client, current, ip, max_bytes)
             except httpx.TimeoutException as exc:
-                raise FetchError(f"Timed out fetching {current}; try again later.", 504) from exc
+                raise FetchTimeoutError(f"Timed out fetching {current}; try again later.") from exc
             except httpx.HTTPError as exc:
-                raise FetchError(f"Could not fetch {current} ({exc}); try again later.", 502) from exc
+                raise FetchError(f"Could not fetch {current} ({exc}); try again later.") from exc
             if isinstance(result, httpx.URL):
                 current = _parse(result)
                 continue
             content_type, text = result
             return Fetched(url=str(current), content_type=content_type, text=text)
-    raise FetchError(f"{url} redirected more than {max_redirects} times; give the final URL.", 502)
+    raise FetchError(f"{url} redirected more than {max_redirects} times; give the final URL.")

@@ -3,6 +3,7 @@
 Every failure raises :class:`~spinscope.errors.InputError` with one sentence saying what was
 wrong and what to do, so shells can print it (CLI) or return it as a 4xx (API) without a traceback.
 """
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..document import Article, title_of
-from ..errors import InputError
+from ..errors import InputError, NoArticleError, NotFoundError
 from .decoding import HTML_SUFFIXES, MAX_BYTES, check_size, check_text, decode_bytes, looks_like_html
 from .fetch import fetch
 from .language import with_language
@@ -20,11 +21,12 @@ def article_from_html(html: str, source: str = "input", **meta) -> Article:
     """Extract the title and main text of a web page (trafilatura) into an article."""
     import trafilatura  # a quarter of a second to import: only when a page is read
 
-    extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
-                                            include_tables=False, favor_precision=True)
+    extracted = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True
+    )
     text = getattr(extracted, "text", None) if extracted is not None else None
     if not text or not text.strip():
-        raise InputError(f"no article text found in the HTML of {source}: give the article's own page or its text", 422)
+        raise NoArticleError(f"no article text found in the HTML of {source}: give the article's own page or its text")
     title = getattr(extracted, "title", None) or ""
     paragraphs = text.split("\n")
     if not title or title_of(paragraphs[0]) == title_of(title):
@@ -55,7 +57,7 @@ def article_from_bytes(data: bytes, source: str = "input", html: bool | None = N
 def read_path(path: Path) -> bytes:
     """The bytes of the article file ``path``, refused when missing, a folder or too large."""
     if not path.exists():
-        raise InputError(f"no such file: {path}", 404)
+        raise NotFoundError(f"no such file: {path}")
     if path.is_dir():
         raise InputError(f"{path} is a folder: give one article file (a folder of articles is a corpus)")
     check_size(path.stat().st_size, str(path))

@@ -1,4 +1,5 @@
 """Language codes: validating a given one, detecting the language of a text (lingua)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -10,7 +11,37 @@ from ..errors import InputError
 
 #: Languages the detector chooses among (ISO 639-1); an explicit language may be any code
 #: the detector knows, since the embeddings are multilingual.
-DETECTED_LANGUAGES = ("en fr de it pl ru es el ka bg pt sl uk ar hi nl ro cs hr sr tr sv da fi hu sk lt lv et".split())
+DETECTED_LANGUAGES = [
+    "en",
+    "fr",
+    "de",
+    "it",
+    "pl",
+    "ru",
+    "es",
+    "el",
+    "ka",
+    "bg",
+    "pt",
+    "sl",
+    "uk",
+    "ar",
+    "hi",
+    "nl",
+    "ro",
+    "cs",
+    "hr",
+    "sr",
+    "tr",
+    "sv",
+    "da",
+    "fi",
+    "hu",
+    "sk",
+    "lt",
+    "lv",
+    "et",
+]
 #: Codes in use that are not ISO 639-1 (the SemEval data folders name German ``ge``,
 #: Polish ``po`` and Greek ``gr``), with the ISO code they mean.
 ALIASES = {"ge": "de", "po": "pl", "gr": "el"}

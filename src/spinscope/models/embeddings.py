@@ -5,6 +5,7 @@ are in :mod:`.states`).
 Embeddings are keyed by a hash of (model id, prefix, text), so the same paragraph is
 embedded once however many articles, folds or runs it appears in.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,9 +75,7 @@ class EmbeddingCache:
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(keys), 500):
             chunk = list(keys[i : i + 500])
-            rows = self._db.execute(
-                f"SELECT key, v FROM vec WHERE key IN ({','.join('?' * len(chunk))})", chunk
-            )
+            rows = self._db.execute(f"SELECT key, v FROM vec WHERE key IN ({','.join('?' * len(chunk))})", chunk)
             for k, v in rows:
                 found[k] = np.frombuffer(v, dtype=np.float16).astype(np.float32)
         return found
@@ -99,8 +98,13 @@ class Embedder:
     ``graph`` is another encoder graph than the shipped one (a fine-tuned encoder).
     """
 
-    def __init__(self, cache: EmbeddingCache | None = None, batch_size: int = 256, threads: int | None = None,
-                 graph: Path | None = None):
+    def __init__(
+        self,
+        cache: EmbeddingCache | None = None,
+        batch_size: int = 256,
+        threads: int | None = None,
+        graph: Path | None = None,
+    ):
         self.cache = cache
         self.batch_size = batch_size
         self.threads = threads
@@ -127,7 +131,6 @@ class Embedder:
             self._model = self._loading.result() if self._loading else Encoder(self.threads, graph_path=self.graph)
             self._loading = None
         return self._model
-
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Embed ``texts`` ``(len(texts), 384)``; ``progress`` follows the texts missing from the cache."""

@@ -4,6 +4,7 @@ The SemEval-2025 data gives mentions with the text; an article from elsewhere co
 them, so :class:`MentionFinder` finds them and :func:`group_names` joins the inflected forms of
 one name ("Украине", "Украины") into one entity.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,12 +41,14 @@ class MentionFinder:
     _pattern: re.Pattern | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def from_mentions(cls, mentions: Iterable[str], min_count: int = 1, **options) -> "MentionFinder":
+    def from_mentions(cls, mentions: Iterable[str], min_count: int = 1, **options) -> MentionFinder:
         """A finder knowing the names among ``mentions`` seen at least ``min_count`` times."""
         counts = Counter(" ".join(m.split()) for m in mentions)
         # Names only: a mention starting in lower case ("the government") is a common noun.
-        return cls(sorted(name for name, n in counts.items()
-                          if n >= min_count and len(name) >= 2 and not name[0].islower()), **options)
+        return cls(
+            sorted(name for name, n in counts.items() if n >= min_count and len(name) >= 2 and not name[0].islower()),
+            **options,
+        )
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping ``[start, end)`` mentions in ``text``, in order."""
@@ -88,7 +91,7 @@ class MentionFinder:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "MentionFinder":
+    def load(cls, path: Path) -> MentionFinder:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             return cls(data["names"], data["min_repeats"])
@@ -96,6 +99,43 @@ class MentionFinder:
             raise ModelError(f"model file {path} is missing: train the models again or reinstall spinscope") from None
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ModelError(f"the mention finder {path} cannot be read ({error}): train it again") from None
+
+
+#: At most this many entities per article (the most mentioned), each judged on at most
+#: this many of its mentions, spread over the article.
+MAX_ENTITIES = 12
+MENTIONS_PER_ENTITY = 20
+
+
+def mentions_by_name(
+    finder: MentionFinder, text: str, embed: Callable[[list[str]], np.ndarray]
+) -> dict[str, list[tuple[int, int]]]:
+    """The mentions ``finder`` finds in ``text``, grouped by entity and keyed by its name: a full
+    name joins its surname ("Vladimir Putin" is the "Putin" of the article) and inflected forms
+    are one entity named by the most frequent form (:func:`group_names`)."""
+    by_name: dict[str, list[tuple[int, int]]] = {}
+    for a, b in finder.find(text):
+        by_name.setdefault(" ".join(text[a:b].split()), []).append((a, b))
+    for name in [n for n in by_name if " " in n]:
+        last = name.rsplit(" ", 1)[1]
+        if last in by_name:
+            by_name[last] = sorted(by_name[last] + by_name.pop(name))
+    grouped: dict[str, list[tuple[int, int]]] = {}
+    for name, head in group_names(most_mentioned(by_name), embed).items():
+        grouped[head] = sorted(grouped.get(head, []) + by_name[name])
+    return grouped
+
+
+def most_mentioned(by_name: dict[str, list[tuple[int, int]]]) -> list[str]:
+    """Names by number of mentions, then by first mention."""
+    return sorted(by_name, key=lambda n: (-len(by_name[n]), by_name[n][0]))
+
+
+def spread(items: list, n: int) -> list:
+    """At most ``n`` of ``items``, evenly spaced, first and last included."""
+    if len(items) <= n:
+        return items
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
 
 
 #: Two forms of a name are one entity when every word keeps a stem of ``STEM_MIN`` characters
@@ -130,8 +170,9 @@ def group_names(names: Sequence[str], embed: Callable[[list[str]], np.ndarray]) 
     buckets: dict[tuple[str, ...], list[str]] = {}
     for name in names:
         buckets.setdefault(tuple(word[:STEM_MIN] for word in name.lower().split()), []).append(name)
-    pairs = [(a, b) for bucket in buckets.values() for i, b in enumerate(bucket) for a in bucket[:i]
-             if _same_stem(a, b)]
+    pairs = [
+        (a, b) for bucket in buckets.values() for i, b in enumerate(bucket) for a in bucket[:i] if _same_stem(a, b)
+    ]
     same_as: dict[str, str] = {}  # a name -> the first name before it of the same entity
     if pairs:
         texts = sorted({name for pair in pairs for name in pair})
@@ -147,17 +188,18 @@ def group_names(names: Sequence[str], embed: Callable[[list[str]], np.ndarray]) 
 
 def _capitalised_runs(text: str) -> Iterable[tuple[int, int, bool]]:
     """Runs of capitalised words ``(start, end, inside)``; ``inside`` is false at a sentence start."""
-    run_start = run_end = None
+    run_start: int | None = None
+    run_end: int | None = None
     for m in _WORD.finditer(text):
         word = m.group()
         capital = word[0].isupper() and not word.isupper() or (word.isupper() and len(word) > 1)
-        if capital and run_end is not None and text[run_end:m.start()] == " ":
+        if capital and run_end is not None and text[run_end : m.start()] == " ":
             run_end = m.end()
             continue
-        if run_start is not None:
+        if run_start is not None and run_end is not None:  # set and cleared together
             yield run_start, run_end, not _starts_sentence(text, run_start)
         run_start, run_end = (m.start(), m.end()) if capital else (None, None)
-    if run_start is not None:
+    if run_start is not None and run_end is not None:
         yield run_start, run_end, not _starts_sentence(text, run_start)
 
 
@@ -174,5 +216,5 @@ def _title_case_lines(text: str) -> list[tuple[int, int]]:
 
 
 def _starts_sentence(text: str, start: int) -> bool:
-    before = text[max(0, start - 3):start]
+    before = text[max(0, start - 3) : start]
     return start == 0 or "\n" in before or bool(_SENTENCE_END.search(before))

@@ -4,6 +4,7 @@ A :class:`Head` is a feed-forward network ``x -> (ReLU layer)* -> logits`` read 
 coefficients of a fitted scikit-learn estimator; with no hidden layer it is a linear model.
 The decision thresholds of a multi-label head are part of the model.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,33 +69,51 @@ class Head:
             arrays["thresholds"] = self.thresholds
         for i, (W, b) in enumerate(self.layers):
             arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-        np.savez_compressed(folder / f"{name}.npz", **{k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()})
+        stored = {k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()}
+        # numpy's stub lets **stored fill its allow_pickle: bool, which none of these names is.
+        np.savez_compressed(folder / f"{name}.npz", **stored)  # type: ignore[arg-type]
         header = {"labels": self.labels, "kind": self.kind, "n_layers": len(self.layers), "meta": self.meta}
         (folder / f"{name}.json").write_text(json.dumps(header, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
-    def load(cls, folder: Path, name: str) -> "Head":
+    def load(cls, folder: Path, name: str) -> Head:
         header, raw = read_model(folder, name)
         arrays = {k: v.astype(np.float32) for k, v in raw.items()}
         layers = [(arrays[f"W{i}"], arrays[f"b{i}"]) for i in range(header["n_layers"])]
         # Multi-class heads saved before 0.2 carry a row of ones as thresholds: not used.
         thresholds = arrays.get("thresholds") if header["kind"] == "multilabel" else None
-        return cls(header["labels"], header["kind"], layers, arrays["mean"], arrays["scale"],
-                   thresholds, header.get("meta", {}))
+        return cls(
+            header["labels"],
+            header["kind"],
+            layers,
+            arrays["mean"],
+            arrays["scale"],
+            thresholds,
+            header.get("meta", {}),
+        )
 
     @classmethod
-    def from_sklearn(cls, estimator, labels, kind, mean, scale, thresholds=None, meta=None) -> "Head":
+    def from_sklearn(cls, estimator, labels, kind, mean, scale, thresholds=None, meta=None) -> Head:
         """Read a fitted linear model (``coef_``, ``intercept_``) or ``MLPClassifier``;
         ``thresholds`` (multi-label only): one for all labels or one per label."""
         if hasattr(estimator, "coefs_"):
-            layers = [(np.asarray(W, np.float32), np.asarray(b, np.float32))
-                      for W, b in zip(estimator.coefs_, estimator.intercepts_)]
+            layers = [
+                (np.asarray(W, np.float32), np.asarray(b, np.float32))
+                for W, b in zip(estimator.coefs_, estimator.intercepts_)
+            ]
         else:
             layers = [(estimator.coef_.T.astype(np.float32), estimator.intercept_.astype(np.float32))]
         if thresholds is not None:
             thresholds = np.broadcast_to(np.asarray(thresholds, np.float32), (len(labels),)).copy()
-        return cls(list(labels), kind, layers, np.asarray(mean, np.float32), np.asarray(scale, np.float32),
-                   thresholds, meta or {})
+        return cls(
+            list(labels),
+            kind,
+            layers,
+            np.asarray(mean, np.float32),
+            np.asarray(scale, np.float32),
+            thresholds,
+            meta or {},
+        )
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -116,4 +135,6 @@ def read_model(folder: Path | str, name: str) -> tuple[dict, dict[str, np.ndarra
         with np.load(arrays_path, allow_pickle=False) as z:
             return header, {k: z[k] for k in z.files}
     except (OSError, ValueError) as error:  # JSONDecodeError and a damaged zip are ValueErrors
-        raise ModelError(f"model {name} in {folder} cannot be read ({error}): train it again or reinstall spinscope") from None
+        raise ModelError(
+            f"model {name} in {folder} cannot be read ({error}): train it again or reinstall spinscope"
+        ) from None

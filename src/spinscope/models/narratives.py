@@ -5,6 +5,7 @@ sub-narratives from an article's features, main roles and fine roles from a ment
 features. The rules here turn their probabilities into decisions that respect the two
 hierarchies: a sub-narrative implies its narrative, a fine role belongs to its main role.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,8 +16,8 @@ import numpy as np
 
 from ..taxonomy import FINE_ROLES, OTHER, narrative_parent
 
-
 # --- narratives ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NarrativeRule:
@@ -32,11 +33,12 @@ class NarrativeRule:
     fine: float = 0.4
     one_domain: bool = True
 
-    def decide(self, coarse_labels: Sequence[str], coarse_p: np.ndarray, fine_labels: Sequence[str],
-               fine_p: np.ndarray) -> tuple[list[str], list[str]]:
+    def decide(
+        self, coarse_labels: Sequence[str], coarse_p: np.ndarray, fine_labels: Sequence[str], fine_p: np.ndarray
+    ) -> tuple[list[str], list[str]]:
         parent = _parents(tuple(coarse_labels), tuple(fine_labels))
         real = parent >= 0  # every sub-narrative but Other
-        chosen = {int(i) for i in np.flatnonzero(coarse_p >= self.coarse) if coarse_labels[i] != OTHER}
+        chosen = {i for i in map(int, np.flatnonzero(coarse_p >= self.coarse)) if coarse_labels[i] != OTHER}
         chosen |= {int(parent[j]) for j in np.flatnonzero(real & (fine_p >= self.fine))}
         if self.one_domain and chosen:
             domain = coarse_labels[max(chosen, key=lambda i: coarse_p[i])].split(":")[0] + ":"
@@ -46,10 +48,10 @@ class NarrativeRule:
         coarse, fine = [], []
         for i in sorted(chosen, key=lambda i: -coarse_p[i]):
             kids = np.flatnonzero(parent == i)
-            kids = kids[np.argsort(-fine_p[kids], kind="stable")]
-            sure = [j for j in kids if fine_p[j] >= self.fine]
+            ranked = [int(j) for j in kids[np.argsort(-fine_p[kids], kind="stable")]]
+            sure = [j for j in ranked if fine_p[j] >= self.fine]
             coarse.append(coarse_labels[i])
-            fine += [fine_labels[j] for j in (sure or kids[:1])]
+            fine += [fine_labels[j] for j in (sure or ranked[:1])]
         return coarse, fine
 
 
@@ -76,15 +78,17 @@ class RoleRule:
     extra: float = 0.6
     fine_weight: float = 0.0
 
-    def decide(self, role_labels: Sequence[str], role_p: np.ndarray, fine_labels: Sequence[str],
-               fine_p: np.ndarray) -> tuple[str, list[str]]:
+    def decide(
+        self, role_labels: Sequence[str], role_p: np.ndarray, fine_labels: Sequence[str], fine_p: np.ndarray
+    ) -> tuple[str, list[str]]:
         evidence = np.asarray(role_p, dtype=np.float64)
         if self.fine_weight:
             mass = _children(tuple(role_labels), tuple(fine_labels)) @ np.asarray(fine_p, dtype=np.float64)
             evidence = evidence + self.fine_weight * mass / max(float(mass.sum()), 1e-9)
         role = role_labels[int(np.argmax(evidence))]
-        kids = sorted(((float(p), label) for label, p in zip(fine_labels, fine_p) if _MAIN_OF[label] == role),
-                      reverse=True)
+        kids = sorted(
+            ((float(p), label) for label, p in zip(fine_labels, fine_p) if _MAIN_OF[label] == role), reverse=True
+        )
         return role, [kids[0][1]] + [label for p, label in kids[1:] if p >= self.extra]
 
 

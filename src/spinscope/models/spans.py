@@ -11,6 +11,7 @@ labelled paragraph with no word above threshold still gets its best-scoring run,
 labels and spans always agree: every span's technique is among its paragraph's labels, and
 every paragraph label has at least one span.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..document import Article, Paragraph, Span
 from ..encoder import TokenStates
+from ..errors import ModelError
 from ..taxonomy import TECHNIQUE_NAMES
 from .heads import read_model, sigmoid
 from .states import range_states
@@ -47,11 +49,19 @@ def token_features(text: str, toks: list[tuple[int, int]]) -> list[list[str]]:
     quoted = np.cumsum([w in _QUOTES for w in words]) % 2  # inside an odd number of quote marks
     feats = []
     for i, w in enumerate(lower):
-        f = [f"w={w}", f"p3={w[:3]}", f"s3={w[-3:]}", f"p5={w[:5]}",
-             f"w-1={lower[i - 1] if i else '<s>'}", f"w+1={lower[i + 1] if i + 1 < n else '</s>'}",
-             f"w-2={lower[i - 2] if i > 1 else '<s>'}", f"w+2={lower[i + 2] if i + 2 < n else '</s>'}",
-             f"bi={lower[i - 1] if i else '<s>'}_{w}", f"pos={min(9, 10 * i // max(1, n))}",
-             "bias"]
+        f = [
+            f"w={w}",
+            f"p3={w[:3]}",
+            f"s3={w[-3:]}",
+            f"p5={w[:5]}",
+            f"w-1={lower[i - 1] if i else '<s>'}",
+            f"w+1={lower[i + 1] if i + 1 < n else '</s>'}",
+            f"w-2={lower[i - 2] if i > 1 else '<s>'}",
+            f"w+2={lower[i + 2] if i + 2 < n else '</s>'}",
+            f"bi={lower[i - 1] if i else '<s>'}_{w}",
+            f"pos={min(9, 10 * i // max(1, n))}",
+            "bias",
+        ]
         if words[i][:1].isupper():
             f.append("cap")
         if words[i].isupper() and len(words[i]) > 1:
@@ -69,7 +79,7 @@ def bucket(feature: str) -> int:
     folded to ``N_FEATURES`` exactly as scikit-learn's ``FeatureHasher`` does (the span model was
     trained with it; hashing here spares the analysis the second scikit-learn takes to import)."""
     h = mmh3.hash(feature, 0, signed=True)
-    return (2**31 - 1 - (N_FEATURES - 1)) % N_FEATURES if h == -2**31 else abs(h) % N_FEATURES
+    return (2**31 - 1 - (N_FEATURES - 1)) % N_FEATURES if h == -(2**31) else abs(h) % N_FEATURES
 
 
 def hashed_features(text: str, toks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +122,17 @@ class SpanModel:
             return 0.0
         return float(self.mix.get(language or "", self.mix.get(POOLED, 0.0)))
 
-    def token_logits(self, text: str, toks: list[tuple[int, int]], states: np.ndarray | None,
-                     language: str | None) -> np.ndarray:
+    def _state_scorer(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(state_W, state_b)``, or ``None`` for a model with the lexical scorer only."""
+        if self.state_W is None and self.state_b is None:
+            return None
+        if self.state_W is None or self.state_b is None:
+            raise ModelError("the span model's state scorer lacks its weights or its biases")
+        return self.state_W, self.state_b
+
+    def token_logits(
+        self, text: str, toks: list[tuple[int, int]], states: np.ndarray | None, language: str | None
+    ) -> np.ndarray:
         """The logit of each token of ``text`` for every technique, ``(len(toks), n_techniques)``;
         ``states`` ``(len(toks), 384)`` are the tokens' encoder states (needed when
         :meth:`reads_states`). A scorer of weight 0 is not run."""
@@ -123,11 +142,19 @@ class SpanModel:
             columns, starts = hashed_features(text, toks)
             lexical = np.add.reduceat(self.W[columns].astype(np.float64), starts[:-1]) + self.b
         if m > 0:
-            state = states.astype(np.float64) @ self.state_W + self.state_b
+            scorer = self._state_scorer()
+            if states is None or scorer is None:
+                raise ModelError(f"the span model reads the encoder states of {language or 'any'} paragraphs")
+            state = states.astype(np.float64) @ scorer[0] + scorer[1]
         return mix_logits(lexical, state, m)
 
-    def paragraph_spans(self, article: Article, paragraph: Paragraph, techniques: list[tuple[str, float]],
-                        encoded: TokenStates | None = None) -> list[Span]:
+    def paragraph_spans(
+        self,
+        article: Article,
+        paragraph: Paragraph,
+        techniques: list[tuple[str, float]],
+        encoded: TokenStates | None = None,
+    ) -> list[Span]:
         """The spans of ``techniques`` (the paragraph's labels with their scores) in ``paragraph``,
         whose text the encoder read as ``encoded`` (needed when :meth:`reads_states`).
 
@@ -139,54 +166,85 @@ class SpanModel:
             return []
         language = article.language
         decoders = self.decoders.get(language or "", self.decoders[POOLED])
-        states = range_states(encoded, toks) if self.reads_states(language) else None
+        states = None
+        if self.reads_states(language):
+            if encoded is None:
+                raise ModelError(f"the span model reads the encoder states of {language or 'any'} paragraphs")
+            states = range_states(encoded, toks)
         scores = sigmoid(self.token_logits(text, toks, states, language))
         out = []
         for technique, paragraph_score in techniques:
             p = scores[:, self.labels.index(technique)]
             mode, threshold = decoders[technique]
             for i, j in decode(text, toks, p, mode, float(threshold)):
-                out.append(article.span(offset + toks[i][0], offset + toks[j - 1][1], technique,
-                                        round(float(paragraph_score * p[i:j].mean()), 4)))
+                out.append(
+                    article.span(
+                        offset + toks[i][0],
+                        offset + toks[j - 1][1],
+                        technique,
+                        round(float(paragraph_score * p[i:j].mean()), 4),
+                    )
+                )
         return out
 
     def save(self, folder: Path, name: str = "spans") -> None:
         folder = Path(folder)
         # Hashed features never seen in training keep a zero weight: store the others, by column.
         rows = [np.flatnonzero(self.W[:, t]) for t in range(self.W.shape[1])]
-        states = {} if self.state_W is None else {"state_W": self.state_W.astype(np.float16),
-                                                   "state_b": self.state_b.astype(np.float32)}
-        np.savez_compressed(folder / f"{name}.npz",
-                            data=np.concatenate([self.W[r, t] for t, r in enumerate(rows)]).astype(np.float16),
-                            indices=np.concatenate(rows).astype(np.int32),
-                            indptr=np.cumsum([0] + [len(r) for r in rows]).astype(np.int32),
-                            b=self.b.astype(np.float32), **states)
-        header = {"labels": self.labels, "decoders": self.decoders, "mix": self.mix, "n_features": N_FEATURES,
-                  "meta": self.meta}
+        scorer = self._state_scorer()
+        states: dict[str, np.ndarray] = {}
+        if scorer is not None:
+            states = {"state_W": scorer[0].astype(np.float16), "state_b": scorer[1].astype(np.float32)}
+        # numpy's stub lets **states fill its allow_pickle: bool, which neither of these names is.
+        np.savez_compressed(
+            folder / f"{name}.npz",
+            data=np.concatenate([self.W[r, t] for t, r in enumerate(rows)]).astype(np.float16),
+            indices=np.concatenate(rows).astype(np.int32),
+            indptr=np.cumsum([0] + [len(r) for r in rows]).astype(np.int32),
+            b=self.b.astype(np.float32),
+            **states,  # type: ignore[arg-type]
+        )
+        header = {
+            "labels": self.labels,
+            "decoders": self.decoders,
+            "mix": self.mix,
+            "n_features": N_FEATURES,
+            "meta": self.meta,
+        }
         (folder / f"{name}.json").write_text(json.dumps(header, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
-    def load(cls, folder: Path, name: str = "spans") -> "SpanModel":
+    def load(cls, folder: Path, name: str = "spans") -> SpanModel:
         header, z = read_model(folder, name)
         W = np.zeros((header["n_features"], len(header["labels"])), dtype=np.float32)
         indptr = z["indptr"]
         for t in range(W.shape[1]):
-            W[z["indices"][indptr[t]:indptr[t + 1]], t] = z["data"][indptr[t]:indptr[t + 1]]
+            W[z["indices"][indptr[t] : indptr[t + 1]], t] = z["data"][indptr[t] : indptr[t + 1]]
         # Models trained before the state scorer have the lexical one only.
         state_W = z["state_W"].astype(np.float32) if "state_W" in z else None
         state_b = z.get("state_b")
-        return cls(W, z["b"], header["decoders"], header["labels"], header.get("meta", {}), state_W, state_b,
-                   header.get("mix", {}))
+        return cls(
+            W,
+            z["b"],
+            header["decoders"],
+            header["labels"],
+            header.get("meta", {}),
+            state_W,
+            state_b,
+            header.get("mix", {}),
+        )
 
 
 def mix_logits(lexical: np.ndarray | None, state: np.ndarray | None, mix: float) -> np.ndarray:
     """``(1 - mix) * lexical + mix * state``: the token logits of the two scorers mixed (the
     span model's, and in training the held-out ones the mix is chosen on). A part of weight 0
     may be ``None`` (not computed)."""
-    if mix <= 0:
+    if mix <= 0 and lexical is not None:
         return lexical
-    if mix >= 1:
+    if mix >= 1 and state is not None:
         return state
+    if lexical is None or state is None:
+        raise ModelError(f"a part of the token logits mixed with weight {mix} was not computed")
     return (1 - mix) * lexical + mix * state
 
 

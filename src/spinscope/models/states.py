@@ -1,5 +1,6 @@
 """Features of words and mentions in context: the encoder's token states pooled over
 character ranges of a paragraph, and the feature rows of entity mentions."""
+
 from __future__ import annotations
 
 import bisect
@@ -50,8 +51,9 @@ def by_paragraph(article: Article, spans: Sequence[tuple[int, int]]) -> dict[int
     return out
 
 
-def mention_states(article: Article, spans: Sequence[tuple[int, int]],
-                   encoded: Callable[[list[int]], Sequence[TokenStates]]) -> np.ndarray:
+def mention_states(
+    article: Article, spans: Sequence[tuple[int, int]], encoded: Callable[[list[int]], Sequence[TokenStates]]
+) -> np.ndarray:
     """The state of each mention ``[start, end)`` of ``article`` in its paragraph: float32
     ``(len(spans), dim)``, zeros for a mention outside every paragraph. ``encoded(indices)`` gives
     the token states of the paragraphs at ``indices``."""
@@ -62,8 +64,13 @@ def mention_states(article: Article, spans: Sequence[tuple[int, int]],
     return out
 
 
-def mention_rows(article: Article, paragraph_vectors: np.ndarray, spans: Sequence[tuple[int, int]],
-                 embedder: Embedder, in_context: np.ndarray) -> np.ndarray:
+def mention_rows(
+    article: Article,
+    paragraph_vectors: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+    embedder: Embedder,
+    in_context: np.ndarray,
+) -> np.ndarray:
     """Feature rows ``(len(spans), 4 * 384)`` of the entity mentions at ``spans`` ``[start, end)``
     of ``article`` (given its paragraph embeddings): the mention in context (its token states
     in its paragraph, ``in_context``, see :func:`mention_states`), the embedding of the

@@ -3,6 +3,7 @@ Task 10 (where the files are: :mod:`spinscope.semeval.layout`).
 
 Every reader reports a malformed line with its file and line number instead of dropping it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,16 @@ from pathlib import Path
 from ..document import Article, Mention
 from ..errors import DataError
 from ..io.decoding import decode_bytes
-from ..taxonomy import (FINE_ROLES, FRAME_NAMES, GENRE_NAMES, NARRATIVE_NAMES, ROLE_NAMES, SUBNARRATIVE_NAMES,
-                        TECHNIQUE_NAMES, narrative_parent)
+from ..taxonomy import (
+    FINE_ROLES,
+    FRAME_NAMES,
+    GENRE_NAMES,
+    NARRATIVE_NAMES,
+    ROLE_NAMES,
+    SUBNARRATIVE_NAMES,
+    TECHNIQUE_NAMES,
+    narrative_parent,
+)
 from .layout import article_id
 
 log = logging.getLogger(__name__)
@@ -106,8 +115,10 @@ def read_spans(path: Path, text_lengths: Mapping[str, int] | None = None) -> lis
             raise DataError(f"{where}: unknown technique {technique!r}")
         limit = (text_lengths or {}).get(aid)
         if not 0 <= start < end or (limit is not None and end > limit):
-            raise DataError(f"{where}: span [{start}, {end}) is empty, reversed or past the end of article {aid}"
-                            + (f" ({limit} characters)" if limit is not None else ""))
+            raise DataError(
+                f"{where}: span [{start}, {end}) is empty, reversed or past the end of article {aid}"
+                + (f" ({limit} characters)" if limit is not None else "")
+            )
         spans.append((aid, technique, start, end))
     return spans
 
@@ -135,14 +146,22 @@ def write_spans(path: Path, spans: Iterable[SpanRow]) -> None:
 
 
 def _write(path: Path, lines: Iterable[str]) -> None:
+    """Write ``lines`` to ``path`` whole or not at all: a run that fails half-way leaves no
+    partial prediction file under the real name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        for line in lines:
-            handle.write(line + "\n")
+    partial = path.with_name(path.name + ".part")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="\n") as handle:
+            for line in lines:
+                handle.write(line + "\n")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 # --- SemEval-2025 Task 10: narratives (subtask 2) and entity roles (subtask 1) ---------------
+
 
 def read_document(path: Path | str, language: str | None = None) -> Article:
     """A SemEval-2025 document; its id is the file name with ``.txt``, as in the label files."""
@@ -202,15 +221,19 @@ def read_entity_labels(path: Path, roles: bool = True) -> list[EntityLabel]:
         start, last = _int(fields[2], where), _int(fields[3], where)
         if not 0 <= start <= last:
             raise DataError(f"{where}: mention [{start}, {last}] is empty or reversed")
-        role, fine = None, ()
+        role: str | None = None
+        fine: tuple[str, ...] = ()
         if roles:
             role, fine = fields[4].strip(), tuple(x.strip() for x in fields[5:] if x.strip())
             if role not in ROLE_NAMES:
                 raise DataError(f"{where}: unknown main role {role!r}")
             for name in fine:
                 if _MAIN_ROLE.get(name) != role:
-                    raise DataError(f"{where}: {name!r} is not a fine role of {role}" if name in _MAIN_ROLE
-                                    else f"{where}: unknown fine role {name!r}")
+                    raise DataError(
+                        f"{where}: {name!r} is not a fine role of {role}"
+                        if name in _MAIN_ROLE
+                        else f"{where}: unknown fine role {name!r}"
+                    )
         rows.append(EntityLabel(fields[0], Mention(start, last + 1, fields[1]), role, fine, where))
     return rows
 
@@ -247,15 +270,25 @@ def locate_mentions(text: str, labels: Sequence[EntityLabel]) -> list[tuple[int,
         if found is None:
             log.warning("%s: mention %r is not in %s", row.where, m.text, row.article)
         elif found[0] != m.start:
-            if m.start - found[0] == text[:found[0]].count("\n"):
+            if m.start - found[0] == text[: found[0]].count("\n"):
                 crlf.append(row)
             else:
-                log.warning("%s: offsets %d-%d do not hold %r; read at its nearest occurrence, %d",
-                            row.where, m.start, m.end - 1, m.text, found[0])
+                log.warning(
+                    "%s: offsets %d-%d do not hold %r; read at its nearest occurrence, %d",
+                    row.where,
+                    m.start,
+                    m.end - 1,
+                    m.text,
+                    found[0],
+                )
         out.append(found)
     if crlf:
-        log.warning("%s: %d mention(s) of %s count a \\r before each line break (offsets of a CRLF copy); "
-                    "read accordingly", crlf[0].where, len(crlf), crlf[0].article)
+        log.warning(
+            "%s: %d mention(s) of %s count a \\r before each line break (offsets of a CRLF copy); read accordingly",
+            crlf[0].where,
+            len(crlf),
+            crlf[0].article,
+        )
     return out
 
 
@@ -265,5 +298,12 @@ def write_narratives(path: Path, predictions: Iterable[tuple[str, Sequence[str],
 
 def write_entity_labels(path: Path, rows: Iterable[EntityLabel]) -> None:
     """A subtask-1 file: one row per mention, its end inclusive as the format wants."""
-    _write(path, ("\t".join([r.article, r.mention.text, str(r.mention.start), str(r.mention.end - 1),
-                             r.role or "", *r.fine_roles]) for r in rows))
+    _write(
+        path,
+        (
+            "\t".join(
+                [r.article, r.mention.text, str(r.mention.start), str(r.mention.end - 1), r.role or "", *r.fine_roles]
+            )
+            for r in rows
+        ),
+    )

@@ -13,6 +13,7 @@ SemEval-2025 Task 10 (narratives, entity roles)::
 
 Language folders are ISO 639-1 codes, except ``ge`` (German), ``po`` (Polish) and ``gr`` (Greek).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,11 +24,6 @@ from pathlib import Path
 from ..errors import DataError
 from ..io.language import iso_code
 
-#: The SemEval-2023 subtask whose files hold each task.
-SUBTASK = {"genre": 1, "frames": 2, "techniques": 3, "spans": 3}
-#: The tasks of each shared task.
-TASKS_2023 = ("genre", "frames", "techniques", "spans")
-TASKS_2025 = ("narratives", "entities")
 _ARTICLE_FILE = re.compile(r"article(.+)\.txt$")
 
 
@@ -89,17 +85,15 @@ class Split:
         """``DATA_DIR/LANG/SPLIT-documents`` (SemEval-2025): one article per file, named by its id."""
         folder = self.root / f"{self.split}-documents"
         if not folder.is_dir():
-            raise DataError(f"no {folder}: expected the SemEval-2025 layout DATA_DIR/LANG/{self.split}-documents/ID.txt")
+            raise DataError(
+                f"no {folder}: expected the SemEval-2025 layout DATA_DIR/LANG/{self.split}-documents/ID.txt"
+            )
         return folder
 
     @property
     def is_2025(self) -> bool:
         """Whether this split is in the SemEval-2025 layout (``SPLIT-documents``)."""
         return (self.root / f"{self.split}-documents").is_dir()
-
-    def tasks(self) -> tuple[str, ...]:
-        """Every task the split's layout holds."""
-        return TASKS_2025 if self.is_2025 else TASKS_2023
 
 
 def split_of(data_dir: Path, lang: str, split: str) -> Split:
@@ -109,8 +103,10 @@ def split_of(data_dir: Path, lang: str, split: str) -> Split:
         raise DataError(f"no such data folder: {data_dir}")
     if not (data_dir / lang).is_dir():
         found = sorted(p.name for p in data_dir.iterdir() if p.is_dir())
-        raise DataError(f"no language folder {lang!r} in {data_dir} (found: {', '.join(found) or 'none'}); "
-                        "expected the SemEval layout DATA_DIR/LANG/SPLIT-articles-subtask-N/")
+        raise DataError(
+            f"no language folder {lang!r} in {data_dir} (found: {', '.join(found) or 'none'}); "
+            "expected the SemEval layout DATA_DIR/LANG/SPLIT-articles-subtask-N/"
+        )
     return Split(data_dir, lang, split)
 
 
@@ -132,8 +128,11 @@ def training_languages(data_dir: Path, languages: Sequence[str] | None = None) -
     if not data_dir.is_dir():
         raise DataError(f"no such data folder: {data_dir}")
     if is_2025_data(data_dir):
-        found = sorted(p.parent.name for p in data_dir.glob("*/train-labels-subtask-2.txt")
-                       if (p.parent / "train-documents").is_dir())
+        found = sorted(
+            p.parent.name
+            for p in data_dir.glob("*/train-labels-subtask-2.txt")
+            if (p.parent / "train-documents").is_dir()
+        )
         layout = "DATA_DIR/LANG/train-documents with train-labels-subtask-2.txt (SemEval-2025 Task 10)"
     else:
         found = sorted(p.parent.name for p in data_dir.glob("*/train-labels-subtask-1.txt"))

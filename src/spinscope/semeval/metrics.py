@@ -193,8 +193,11 @@ def entity_role_scores(
         if guess is not None:
             main += guess[0] == role
             exact += set(guess[1]) == set(fine)
-    return {"main_role_accuracy": _ratio(main, len(gold)), "exact_match_ratio": _ratio(exact, len(gold)),
-            "mentions": len(gold)}
+    return {
+        "main_role_accuracy": _ratio(main, len(gold)),
+        "exact_match_ratio": _ratio(exact, len(gold)),
+        "mentions": len(gold),
+    }
 
 
 # --------------------------------------------------------------------------- span metric

@@ -1,159 +1,153 @@
 """The ``spinscope`` command line: a thin shell over the library.
 
-Each command parses its arguments, calls one library function and prints. The parts of the
+Each command parses its arguments, calls one library function and prints (the views are in
+:mod:`.render`, the progress bars and warnings in :mod:`.progress_view`). The parts of the
 library only some commands use (the web app, corpus mode, training) are imported by those
 commands, so that ``spinscope analyze`` starts without them.
+
+A bad argument or input never ends in a traceback: click reports bad options (exit status 2),
+and :func:`friendly_errors` turns the library's errors and the files the system refuses into
+one line on stderr, with the same exit status.
 """
+
 from __future__ import annotations
 
-import io
 import json
-import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichProgress
-from rich.progress import TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from .. import __version__
+from .. import __version__, official
 from .. import taxonomy as tx
 from ..errors import InputError, SpinscopeError
 from ..io import load
 from ..models.embeddings import Embedder, EmbeddingCache
 from ..pipeline import Analyzer
 from ..progress import Progress
-from ..semeval import official, split_of
+from ..semeval import split_of
+from ..tasks import TASKS
 from . import render
+from .progress_view import progress_bars, stderr, warnings_shown
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
-                  help="See how a news article tries to persuade: genre, frames, persuasion techniques and spans, "
-                       "narratives and the roles it gives to named entities.")
-err = Console(stderr=True)
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    help="See how a news article tries to persuade: genre, frames, persuasion techniques and spans, "
+    "narratives and the roles it gives to named entities.",
+)
+
+#: The exit status of a command given a bad argument or input (click's own for a bad option).
+BAD_INPUT_STATUS = 2
+
+#: The task names a command accepts: those of the task registry.
+#: Built from the registry, so mypy cannot list its members (it wants them literal).
+TaskName = StrEnum("TaskName", {name: name for name in TASKS})  # type: ignore[misc]
 
 
-class Format(str, Enum):
+# --- errors -------------------------------------------------------------------------------
+
+#: What each refusal of the system says about the path it names.
+FILE_ERRORS: dict[type[OSError], str] = {
+    FileNotFoundError: "no such file or folder: {path}",
+    IsADirectoryError: "{path} is a folder, where a file is needed",
+    NotADirectoryError: "{path}: a part of this path is a file, where a folder is needed",
+    FileExistsError: "{path} is a file, where a folder is needed",
+    PermissionError: "permission denied: {path}",
+}
+
+
+def file_error_message(error: OSError) -> str:
+    """One sentence for a file or folder the system refused: the path and why, without errno."""
+    path = error.filename2 or error.filename  # a rename's second name is the one the user gave
+    reason = (error.strerror or str(error)).lower()
+    if path is None:
+        return reason
+    template = next((text for kind, text in FILE_ERRORS.items() if isinstance(error, kind)), "{path}: {reason}")
+    return template.format(path=path, reason=reason)
+
+
+def exit_with_error(message: str) -> NoReturn:
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(BAD_INPUT_STATUS)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Turn the library's errors and the files the system refuses into one line on stderr and
+    exit status 2. Anything else is a bug in spinscope: its traceback stays, to be reported."""
+    try:
+        yield
+    except SpinscopeError as error:
+        exit_with_error(str(error))
+    except OSError as error:
+        exit_with_error(file_error_message(error))
+
+
+# --- one article --------------------------------------------------------------------------
+
+
+class Format(StrEnum):
     text = "text"
     json = "json"
     html = "html"
 
 
-class Task(str, Enum):
-    genre = "genre"
-    frames = "frames"
-    techniques = "techniques"
-    spans = "spans"
-    narratives = "narratives"
-    entities = "entities"
+#: How ``analyze`` writes an Analysis in each format (text on a terminal: :func:`render.report`).
+RENDERERS = {Format.text: render.to_text, Format.json: render.to_json, Format.html: render.to_html}
 
-
-@contextmanager
-def friendly_errors():
-    """Turn expected failures into one line on stderr and exit status 2, never a traceback."""
-    try:
-        yield
-    except (SpinscopeError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-class WarningPrinter(logging.Handler):
-    """Shows the library's warnings on stderr, one line each; after ``limit`` of them, only counts."""
-
-    def __init__(self, limit: int = 20):
-        super().__init__(logging.WARNING)
-        self.limit, self.count = limit, 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-        if self.count <= self.limit:
-            err.print(f"[yellow]warning:[/] {record.getMessage()}", highlight=False, soft_wrap=True)
-
-    def summary(self) -> None:
-        if self.count > self.limit:
-            err.print(f"[yellow]... and {self.count - self.limit} more warning(s)[/]")
-
-
-@contextmanager
-def warnings_shown(limit: int = 20):
-    """Print the library's warnings while the block runs."""
-    printer = WarningPrinter(limit)
-    logger = logging.getLogger("spinscope")
-    logger.addHandler(printer)
-    try:
-        yield
-    finally:
-        logger.removeHandler(printer)
-        printer.summary()
-
-
-class _RateColumn(ProgressColumn):
-    """Items per minute, averaged by rich over the last 30 seconds."""
-
-    def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{60 * speed:,.0f}/min" if speed else "", style="progress.data.speed")
-
-
-@contextmanager
-def progress_bars(rate: bool = False) -> Iterator[Progress]:
-    """A :class:`~spinscope.progress.Progress` callback drawing one rich bar per stage."""
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               *([_RateColumn()] if rate else []), TimeElapsedColumn(), TimeRemainingColumn()]
-    bars: dict[str, TaskID] = {}
-    with RichProgress(*columns, console=err, transient=False) as display:
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in bars:
-                bars[stage] = display.add_task(stage, total=total or None)
-            display.update(bars[stage], completed=done, total=total or None)
-
-        yield update
-
-
-ModelDir = Annotated[Optional[Path], typer.Option("--models", help="Folder of trained models (default: the shipped ones).")]
-Lang = Annotated[Optional[str], typer.Option("--lang", help="Language code (ISO 639-1, e.g. fr); detected when omitted.")]
+ModelDir = Annotated[
+    Path | None, typer.Option("--models", help="Folder of trained models (default: the shipped ones).")
+]
+Lang = Annotated[str | None, typer.Option("--lang", help="Language code (ISO 639-1, e.g. fr); detected when omitted.")]
 
 
 @app.command()
 def analyze(
     source: Annotated[str, typer.Argument(help="A text or HTML file, an http(s) URL, or - for standard input.")],
     lang: Lang = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="text: terminal report; json: the Analysis; html: one page.")] = Format.text,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of standard output.")] = None,
+    format: Annotated[
+        Format, typer.Option("--format", "-f", help="text: terminal report; json: the Analysis; html: one page.")
+    ] = Format.text,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
+    ] = None,
     models: ModelDir = None,
 ):
     """Analyse one article: genre, frames, techniques per paragraph, highlighted spans, narratives, entity roles."""
     with friendly_errors(), warnings_shown():
-        analysis = Analyzer(models).analyze(load(source, lang))
-        if format is Format.json:
-            result = json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2) + "\n"
-        elif format is Format.html:
-            result = render.to_html(analysis)
-        elif output is None:
-            render.report(analysis, Console())
+        article = load(source, lang)  # a bad input fails before the models load
+        analysis = Analyzer(models).analyze(article)
+        if format is Format.text and output is None:
+            render.report(analysis, Console())  # in colour, at the terminal's width
             return
-        else:
-            console = Console(record=True, width=100, file=io.StringIO())
-            render.report(analysis, console)
-            result = console.export_text()
+        result = RENDERERS[format](analysis)
         if output:
             output.write_text(result, encoding="utf-8")
-            err.print(f"wrote {output}")
+            stderr.print(f"wrote {output}")
         else:
             sys.stdout.write(result)
 
 
-DataDir = Annotated[Path, typer.Argument(help="A SemEval data folder: DATA_DIR/LANG/SPLIT-articles-subtask-N/ "
-                                               "(2023: genre, frames, techniques, spans) or DATA_DIR/LANG/SPLIT-documents/ "
-                                               "(2025: narratives, entities).")]
+# --- the official shared tasks ------------------------------------------------------------
+
+DataDir = Annotated[
+    Path,
+    typer.Argument(
+        help="A SemEval data folder: DATA_DIR/LANG/SPLIT-articles-subtask-N/ "
+        "(2023: genre, frames, techniques, spans) or "
+        "DATA_DIR/LANG/SPLIT-documents/ (2025: narratives, entities)."
+    ),
+]
 LangFolder = Annotated[str, typer.Option("--lang", help="Language folder of DATA_DIR (en, fr, ge, ... or any other).")]
 SplitName = Annotated[str, typer.Option("--split", help="Split prefix of the folders: train, dev, test.")]
 
@@ -163,14 +157,14 @@ def predict(
     data_dir: DataDir,
     lang: LangFolder,
     split: SplitName,
-    task: Annotated[Task, typer.Option("--task", help="Which official file to write.")],
+    task: Annotated[TaskName, typer.Option("--task", help="Which official file to write.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The prediction file to write.")],
     models: ModelDir = None,
 ):
     """Write the official prediction file of one task for a SemEval split."""
     with friendly_errors(), warnings_shown(), progress_bars() as progress:
         official.predict(official.Job(split_of(data_dir, lang, split), task.value), output, models, progress)
-    err.print(f"wrote {output}")
+    stderr.print(f"wrote {output}")
 
 
 @app.command()
@@ -178,7 +172,7 @@ def evaluate(
     data_dir: DataDir,
     lang: LangFolder,
     split: SplitName,
-    task: Annotated[Optional[list[Task]], typer.Option("--task", help="Tasks to score (default: all).")] = None,
+    task: Annotated[list[TaskName] | None, typer.Option("--task", help="Tasks to score (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     models: ModelDir = None,
 ):
@@ -188,89 +182,66 @@ def evaluate(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    # One row per metric; columns no row fills (precision of a role accuracy, estimates no
-    # model of these tasks recorded) are left out.
-    rows = result.rows()
-    columns = [c for c in rows[0][3] if any(values[c] is not None for *_, values in rows)] if rows else []
-    table = Table(title=f"spinscope on {data_dir}/{lang} ({split})",
-                  caption="CV: 5-fold cross-validation on train, this language; LOLO: trained without this "
-                          "language; before: the model these replaced")
-    for column in ("task", "metric", "score", *columns):
-        table.add_column(column)
-    for task_name, metric, score, values in rows:
-        table.add_row(task_name, metric, f"{score:.3f}", *(_fmt(values[c]) for c in columns))
-    Console().print(table)
+    Console().print(render.evaluation_table(result, title=f"spinscope on {data_dir}/{lang} ({split})"))
     if split == "train":
-        err.print("[dim]note: scores on the training split are in-sample; the CV column is the honest estimate.[/]")
+        stderr.print("[dim]note: scores on the training split are in-sample; the CV column is the honest estimate.[/]")
 
 
-def _fmt(value) -> str:
-    return "" if value is None else f"{value:.3f}"
+# --- training -----------------------------------------------------------------------------
 
 
 @app.command()
 def train(
-    data_dirs: Annotated[list[Path], typer.Argument(help="SemEval-2023 Task 3 and/or SemEval-2025 Task 10 data "
-                                                         "folders (all their language folders are used).")],
+    data_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="SemEval-2023 Task 3 and/or SemEval-2025 Task 10 data folders (all their language folders are used)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the models to.")],
-    tasks: Annotated[Optional[list[Task]], typer.Option("--tasks", help="Tasks to train (default: all the data allows).")] = None,
-    languages: Annotated[Optional[list[str]], typer.Option("--lang", help="Train on these language folders only.")] = None,
-    encoder: Annotated[bool, typer.Option("--encoder", help="Fine-tune the encoder first (needs the train extra: "
-                                                            "PyTorch) and train the models on its features; "
-                                                            "resumes an interrupted run in the same --output.")] = False,
-    hold_out: Annotated[bool, typer.Option("--hold-out", help="With --encoder: fine-tune without the held-out "
-                                                              "articles (spinscope heldout compares encoders on them).")] = False,
+    tasks: Annotated[
+        list[TaskName] | None, typer.Option("--tasks", help="Tasks to train (default: all the data allows).")
+    ] = None,
+    languages: Annotated[list[str] | None, typer.Option("--lang", help="Train on these language folders only.")] = None,
+    encoder: Annotated[
+        bool,
+        typer.Option(
+            "--encoder",
+            help="Fine-tune the encoder first (needs the train extra: "
+            "PyTorch) and train the models on its features; "
+            "resumes an interrupted run in the same "
+            "--output.",
+        ),
+    ] = False,
+    hold_out: Annotated[
+        bool,
+        typer.Option(
+            "--hold-out",
+            help="With --encoder: fine-tune without the held-out "
+            "articles (spinscope heldout compares encoders on "
+            "them).",
+        ),
+    ] = False,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="With --encoder: passes over the data.")] = 2,
     layers: Annotated[int, typer.Option("--layers", min=1, max=12, help="With --encoder: top layers trained.")] = 4,
-    seed: Annotated[int, typer.Option("--seed", help="With --encoder: seed of the batch order, dropout and heads.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="With --encoder: seed of the batch order, dropout and heads.")
+    ] = 0,
 ):
     """Train the models with 5-fold CV by article; write them with their CV scores."""
     from ..training import train as train_models  # scikit-learn and the trainers: this command only
 
     command = "spinscope train " + " ".join(sys.argv[2:])
     with friendly_errors(), warnings_shown(), progress_bars() as progress:
-        graph = _fine_tune(data_dirs, output, progress, epochs=epochs, layers=layers, seed=seed,
-                           hold_out=hold_out) if encoder else None
+        graph = (
+            _fine_tune(data_dirs, output, progress, epochs=epochs, layers=layers, seed=seed, hold_out=hold_out)
+            if encoder
+            else None
+        )
         scores = train_models(data_dirs, output, [t.value for t in tasks or []], languages, command, progress, graph)
     for name, cv in scores.items():
-        err.print(f"[bold]{name}[/] CV: " + "  ".join(f"{k} {_scores(v)}" for k, v in cv.items()))
-    err.print(f"wrote {', '.join(scores) or 'nothing: no data for the chosen tasks'} to {output}")
-
-
-@app.command()
-def heldout(
-    data_dirs: Annotated[list[Path], typer.Argument(help="The SemEval-2023 and/or SemEval-2025 data folders.")],
-    encoders: Annotated[Optional[list[Path]], typer.Option("--encoder", help="An encoder graph to score next to the "
-                                                                             "shipped one (spinscope train --encoder "
-                                                                             "--hold-out writes one).")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the scores here.")] = None,
-):
-    """Score encoders on the fixed held-out 20% of the training articles: heads fitted on the rest."""
-    from ..training.heldout import evaluate as held_out_scores  # scikit-learn and the trainers: this command only
-
-    names = ["shipped", *map(str, encoders or [])]
-    with friendly_errors(), warnings_shown(), progress_bars() as progress:
-        results = {name: held_out_scores(data_dirs, Embedder(EmbeddingCache(), graph=graph), progress)
-                   for name, graph in zip(names, [None, *(encoders or [])])}
-    table = Table("task", "metric", "language", *names)
-    first = results["shipped"]
-    for task, by_lang in first.items():
-        for lang, value in by_lang.items():
-            for metric in (value if isinstance(value, dict) else {"": value}):
-                row = [_metric(results[name][task][lang], metric) for name in names]
-                table.add_row(task, metric or HELDOUT_METRICS.get(task, ""), lang, *row)
-    Console().print(table)
-    if json_out:
-        json_out.write_text(json.dumps(results, indent=1) + "\n")
-
-
-#: The official metric of each task scored by ``spinscope heldout`` (narratives and roles name theirs).
-HELDOUT_METRICS = {"genre": "macro-F1", "frames": "micro-F1", "techniques": "micro-F1",
-                   "spans": "token average precision"}
-
-
-def _metric(value, metric: str) -> str:
-    return f"{value[metric] if metric else value:.3f}"
+        stderr.print(f"[bold]{name}[/] CV: " + "  ".join(f"{k} {_cv_scores(v)}" for k, v in cv.items()))
+    stderr.print(f"wrote {', '.join(scores) or 'nothing: no data for the chosen tasks'} to {output}")
 
 
 def _fine_tune(data_dirs: list[Path], output: Path, progress: Progress, **settings) -> Path:
@@ -282,17 +253,51 @@ def _fine_tune(data_dirs: list[Path], output: Path, progress: Progress, **settin
     return fine_tune(data_dirs, output, FineTuning(**settings), progress)
 
 
-def _scores(value) -> str:
+def _cv_scores(value: float | dict[str, float]) -> str:
     return " / ".join(f"{x:.3f}" for x in value.values()) if isinstance(value, dict) else f"{value:.3f}"
+
+
+@app.command()
+def heldout(
+    data_dirs: Annotated[list[Path], typer.Argument(help="The SemEval-2023 and/or SemEval-2025 data folders.")],
+    encoders: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--encoder",
+            exists=True,
+            dir_okay=False,
+            help="An encoder graph to score next to the shipped one (spinscope train --encoder --hold-out writes one).",
+        ),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores here.")] = None,
+):
+    """Score encoders on the fixed held-out 20% of the training articles: heads fitted on the rest."""
+    from ..training.heldout import evaluate as held_out_scores  # scikit-learn and the trainers: this command only
+
+    graphs = {"shipped": None} | {str(path): path for path in encoders or []}
+    with friendly_errors(), warnings_shown(), progress_bars() as progress:
+        results = {
+            name: held_out_scores(data_dirs, Embedder(EmbeddingCache(), graph=graph), progress)
+            for name, graph in graphs.items()
+        }
+    Console().print(render.heldout_table(results))
+    if json_out:
+        with friendly_errors():
+            json_out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+# --- the web app and corpus mode ----------------------------------------------------------
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1 keeps it local).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes; each loads the models once.")] = 1,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes; each loads the models once.")] = 1,
     models: ModelDir = None,
-    db: Annotated[Optional[Path], typer.Option("--db", help="A corpus database (spinscope batch) to show at /corpus.")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="A corpus database (spinscope batch) to show at /corpus.")
+    ] = None,
 ):
     """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
     from . import api  # FastAPI takes a sixth of a second to import: this command only
@@ -301,32 +306,56 @@ def serve(
         api.serve(host, port, workers, models, db)
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     local = "local"
     dask = "dask"
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
     parquet = "parquet"
 
 
 Database = Annotated[Path, typer.Option("--db", help="The corpus database (SQLite; created when missing).")]
-ModelVersion = Annotated[Optional[str], typer.Option("--model-version", help="Only this model version (a prefix is enough; default: the latest used).")]
+ModelVersion = Annotated[
+    str | None,
+    typer.Option("--model-version", help="Only this model version (a prefix is enough; default: the latest used)."),
+]
 
 
 @app.command()
 def batch(
-    input: Annotated[Path, typer.Argument(help="A folder of .txt/.html files, a .jsonl or .csv file with id and text "
-                                               "(optional: title, url, source, date, language), or a SemEval data folder.")],
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of .txt/.html files, a .jsonl or .csv file with id and text "
+            "(optional: title, url, source, date, language), or a SemEval data "
+            "folder."
+        ),
+    ],
     db: Database,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (local), or workers of the local dask cluster.")] = 1,
-    engine: Annotated[Engine, typer.Option("--engine", help="local: processes on this machine; dask: a dask.distributed cluster.")] = Engine.local,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="A dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster of --workers).")] = None,
-    split: Annotated[Optional[str], typer.Option("--split", help="SemEval data folder only: read this split (train, dev, test).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", "-w", min=1, help="Worker processes (local), or workers of the local dask cluster."),
+    ] = 1,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="local: processes on this machine; dask: a dask.distributed cluster.")
+    ] = Engine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster of --workers).",
+        ),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="SemEval data folder only: read this split (train, dev, test).")
+    ] = None,
     lang: Lang = None,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Analyse again the articles stored as failed.")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Analyse again the articles stored as failed.")
+    ] = False,
     models: ModelDir = None,
 ):
     """Analyse a corpus into a database. Killed and rerun, it resumes: each article is stored once."""
@@ -336,21 +365,48 @@ def batch(
         with friendly_errors(), warnings_shown(), progress_bars(rate=True) as progress:
             if scheduler and engine is not Engine.dask:
                 raise InputError("--scheduler needs --engine dask")
-            result = run_batch(input, db, workers=workers, engine=engine.value, scheduler=scheduler, model_dir=models,
-                               split=split, lang=lang, retry_failed=retry_failed, progress=progress)
+            result = run_batch(
+                input,
+                db,
+                workers=workers,
+                engine=engine.value,
+                scheduler=scheduler,
+                model_dir=models,
+                split=split,
+                lang=lang,
+                retry_failed=retry_failed,
+                progress=progress,
+            )
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted:[/] every article stored so far is kept; run the same command again to resume")
+        stderr.print(
+            "[yellow]interrupted:[/] every article stored so far is kept; run the same command again to resume"
+        )
         raise typer.Exit(130) from None
-    err.print(f"{db}: {result.analysed} analysed, {result.failed} failed (stored with their reason), "
-              f"{result.skipped} already stored or repeated, {len(result.problems)} input problem(s); "
-              f"model version {result.model_version}; {result.per_minute:,.1f} articles/min", highlight=False)
+    _print_batch_result(db, result)
+
+
+def _print_batch_result(db: Path, result) -> None:
+    stderr.print(
+        f"{db}: {result.analysed} analysed, {result.failed} failed (stored with their reason), "
+        f"{result.skipped} already stored or repeated, {len(result.problems)} input problem(s); "
+        f"model version {result.model_version}; {result.per_minute:,.1f} articles/min",
+        highlight=False,
+    )
 
 
 @app.command()
 def export(
     db: Database,
-    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv: one row per article; jsonl and parquet add the full analysis.")] = ExportFormat.csv,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The file to write (default: the database's name with the format's suffix).")] = None,
+    format: Annotated[
+        ExportFormat,
+        typer.Option("--format", "-f", help="csv: one row per article; jsonl and parquet add the full analysis."),
+    ] = ExportFormat.csv,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="The file to write (default: the database's name with the format's suffix)."
+        ),
+    ] = None,
     model_version: ModelVersion = None,
 ):
     """Export a corpus database: one row per analysed article."""
@@ -359,7 +415,7 @@ def export(
     output = output or db.with_suffix(f".{format.value}")
     with friendly_errors():
         rows = export_corpus(db, output, format.value, model_version)
-    err.print(f"wrote {rows} row(s) to {output}")
+    stderr.print(f"wrote {rows} row(s) to {output}")
 
 
 @app.command()
@@ -373,7 +429,10 @@ def report(
 
     with friendly_errors():
         summary = write_report(db, output, model_version)["summary"]
-    err.print(f"wrote {output} ({summary['analysed']} articles, model version {summary['model_version']})")
+    stderr.print(f"wrote {output} ({summary['analysed']} articles, model version {summary['model_version']})")
+
+
+# --- the labels ---------------------------------------------------------------------------
 
 
 @app.command()
@@ -382,14 +441,20 @@ def taxonomy(as_json: Annotated[bool, typer.Option("--json")] = False):
     if as_json:
         print(json.dumps(tx.as_dict(), indent=2, ensure_ascii=False))
         return
-    for title, labels in (("Genres", tx.GENRES), ("Frames", tx.FRAMES), ("Techniques", tx.TECHNIQUES),
-                          ("Narratives", tx.NARRATIVES), ("Sub-narratives (group: their narrative)", tx.SUBNARRATIVES),
-                          ("Entity roles", tx.ROLES), ("Fine roles (group: their main role)", tx.FINE_ROLES)):
+    for title, labels in (
+        ("Genres", tx.GENRES),
+        ("Frames", tx.FRAMES),
+        ("Techniques", tx.TECHNIQUES),
+        ("Narratives", tx.NARRATIVES),
+        ("Sub-narratives (group: their narrative)", tx.SUBNARRATIVES),
+        ("Entity roles", tx.ROLES),
+        ("Fine roles (group: their main role)", tx.FINE_ROLES),
+    ):
         table = Table(title=title)
         for column in ("name", "group", "definition"):
             table.add_column(column)
-        for x in labels:
-            table.add_row(x.name, x.group, x.definition)
+        for label in labels:
+            table.add_row(label.name, label.group, label.definition)
         Console().print(table)
 
 

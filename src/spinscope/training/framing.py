@@ -3,37 +3,42 @@
 Same protocol as :mod:`spinscope.training.techniques`: fixed seeds, cached embeddings, 5 folds
 grouped by article, decision rules chosen on out-of-fold probabilities, official metrics per language.
 """
+
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..document import Article
-from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, article_features
+from ..models.embeddings import EMBEDDING_DIM, Embedder, article_features
 from ..models.entities import MentionFinder
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
 from ..models.states import by_paragraph, mention_rows
 from ..progress import Progress
-from ..semeval import formats, metrics
-from ..semeval.layout import Split, iso_language, training_languages
-from ..taxonomy import FINE_ROLE_NAMES, NARRATIVE_NAMES, ROLE_NAMES, SUBNARRATIVE_NAMES
-from .estimators import FOLDS, SEED, Recipe, TaskData, fit, folds, one_hot, out_of_fold, texts_range_states
+from ..semeval import metrics
+from ..semeval.reader import LabelledArticle, read_training
+from ..tasks import TARGETS, TASKS, Recipe, Target
+from .estimators import (
+    FOLDS,
+    TaskData,
+    fit_head,
+    folds,
+    labelled_slice,
+    model_meta,
+    one_hot,
+    out_of_fold,
+    per_language,
+    texts_range_states,
+)
 
-log = logging.getLogger(__name__)
+NARRATIVES, ENTITIES = TASKS["narratives"], TASKS["entities"]
 
-#: Chosen by 5-fold CV on the five languages (docs/models.md lists what was tried).
-RECIPES = {
-    "narratives": Recipe(C=0.003),
-    "subnarratives": Recipe(C=0.003),
-    "roles": Recipe(hidden=(256,), alpha=10.0),
-    "fine_roles": Recipe(hidden=(256,), alpha=10.0),
-}
 #: The role models before they read token states (``cv_previous`` in their metadata), and
 #: what they saw: the mention's own embedding, its paragraph's and the article mean (the
 #: feature rows without their first block).
@@ -43,7 +48,7 @@ PREVIOUS_ROLE_COLUMNS = slice(EMBEDDING_DIM, None)
 
 @dataclass
 class FramingData:
-    """Rows of the four framing tasks: articles for narratives, gold mentions for roles.
+    """Rows of the four framing targets: articles for narratives, gold mentions for roles.
 
     ``spans[i]`` is where mention row ``i`` really is in ``articles[roles.groups[i]]``.
     """
@@ -56,68 +61,76 @@ class FramingData:
     spans: list[tuple[int, int]]
 
 
-def load_framing_data(data_dir: Path, embedder: Embedder, languages: Sequence[str] | None = None,
-                      max_articles: int | None = None, skip: int = 0,
-                      progress: Progress | None = None) -> FramingData:
+def load_framing_data(
+    data_dir: Path,
+    embedder: Embedder,
+    languages: Sequence[str] | None = None,
+    max_articles: int | None = None,
+    skip: int = 0,
+    progress: Progress | None = None,
+) -> FramingData:
     """Read the train split of every language, embed paragraphs and mentions, build the rows.
 
-    Labelled articles that are missing and mentions whose offsets do not hold their text are
-    logged as warnings."""
-    records = []  # (lang, article, (coarse, fine), mentions)
-    for lang in training_languages(data_dir, languages):
-        split = Split(Path(data_dir), lang, "train")
-        narratives = formats.read_narrative_labels(split.labels_file(2))
-        mentions: dict[str, list[formats.EntityLabel]] = {}
-        for row in formats.read_entity_labels(split.labels_file(1)):
-            mentions.setdefault(row.article, []).append(row)
-        folder = split.documents_dir()
-        ids = sorted(narratives)[skip:]
-        for aid in ids[:max_articles] if max_articles else ids:
-            path = folder / aid
-            if not path.is_file():
-                log.warning("%s: %s is labelled but %s is missing; skipped", split.labels_file(2), aid, path)
-                continue
-            article = formats.read_document(path, split.language)
-            records.append((lang, article, narratives[aid], mentions.get(aid, [])))
-
-    texts = sorted({p.text for _, article, _, _ in records for p in article.paragraphs})
+    ``skip``/``max_articles`` take a fixed slice of each language's articles in id order (for
+    tests). Labelled articles that are missing and mentions whose offsets do not hold their
+    text are logged as warnings."""
+    records = labelled_slice(read_training(data_dir, languages), NARRATIVES.targets[0].name, skip, max_articles)
+    articles = [record.require_copy() for record in records]
+    texts = sorted({p.text for article in articles for p in article.paragraphs})
     vectors = dict(zip(texts, embedder.embed(texts, progress=progress)))
-    kept = []
-    for _, article, _, mentions in records:
-        located = formats.locate_mentions(article.text, mentions)
-        kept.append([(m, span) for m, span in zip(mentions, located) if span is not None])
-    in_context = _mention_states([article for _, article, _, _ in records],
-                                 [[span for _, span in found] for found in kept], embedder, progress)
-    rows = {task: {"X": [], "Y": [], "langs": [], "groups": [], "keys": []} for task in ("narratives", "roles")}
-    fine_narratives, fine_roles, articles, spans = [], [], {}, []
-    for (lang, article, (coarse, fine), _), found, states in zip(records, kept, in_context):
-        group = f"{lang}:{article.id}"
-        articles[group] = article
+    in_context = _mention_states(articles, [[span for _, span in r.mentions] for r in records], embedder, progress)
+    rows: dict[str, dict[str, list]] = {
+        t.name: {"X": [], "Y": [], "langs": [], "groups": [], "keys": []} for t in NARRATIVES.targets + ENTITIES.targets
+    }
+    for record, article, states in zip(records, articles, in_context):
         E = np.array([vectors[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
-        r = rows["narratives"]
-        r["X"].append(article_features(E)); r["Y"].append(coarse); fine_narratives.append(fine)
-        r["langs"].append(lang); r["groups"].append(group); r["keys"].append(article.id)
-        if not found:
-            continue
-        r = rows["roles"]
-        r["X"].extend(mention_rows(article, E, [span for _, span in found], embedder, states))
-        for m, span in found:
-            r["Y"].append([m.role]); fine_roles.append(m.fine_roles); spans.append(span)
-            r["langs"].append(lang); r["groups"].append(group); r["keys"].append(m.key)
-
-    def task(name: str, base: dict, labels: Sequence[str], Y: list) -> TaskData:
-        return TaskData(name, labels, np.array(base["X"], dtype=np.float32).reshape(len(Y), -1),
-                        one_hot(Y, labels), np.array(base["langs"]), np.array(base["groups"]), base["keys"])
-
-    n, r = rows["narratives"], rows["roles"]
-    return FramingData(task("narratives", n, NARRATIVE_NAMES, n["Y"]),
-                       task("subnarratives", n, SUBNARRATIVE_NAMES, fine_narratives),
-                       task("roles", r, ROLE_NAMES, r["Y"]), task("fine_roles", r, FINE_ROLE_NAMES, fine_roles),
-                       articles, spans)
+        features = article_features(E)
+        for target in NARRATIVES.targets:
+            _add(rows[target.name], [features], [record.labels[target.name]], record, [article.id])
+        if record.mentions:
+            X = mention_rows(article, E, [span for _, span in record.mentions], embedder, states)
+            keys = [m.key for m, _ in record.mentions]
+            for target, labels in zip(ENTITIES.targets, _mention_labels(record)):
+                _add(rows[target.name], X, labels, record, keys)
+    data = {name: _task_data(TARGETS[name], r) for name, r in rows.items()}
+    return FramingData(
+        **data,
+        articles={r.group: a for r, a in zip(records, articles)},
+        spans=[span for r in records for _, span in r.mentions],
+    )
 
 
-def _mention_states(articles: Sequence[Article], spans: Sequence[Sequence[tuple[int, int]]], embedder: Embedder,
-                    progress: Progress | None = None) -> list[np.ndarray]:
+def _mention_labels(record: LabelledArticle) -> tuple[list[list[str]], list[list[str]]]:
+    """The gold main role and fine roles of each mention of the article."""
+    # Read with their roles, gold mentions always have a main role.
+    return [[m.role or ""] for m, _ in record.mentions], [list(m.fine_roles) for m, _ in record.mentions]
+
+
+def _add(rows: dict[str, list], X: Sequence | np.ndarray, Y: Sequence, record: LabelledArticle, keys: Sequence) -> None:
+    rows["X"].extend(X)
+    rows["Y"].extend(Y)
+    rows["keys"].extend(keys)
+    rows["langs"].extend([record.lang] * len(keys))
+    rows["groups"].extend([record.group] * len(keys))
+
+
+def _task_data(target: Target, rows: dict[str, list]) -> TaskData:
+    return TaskData(
+        target,
+        np.array(rows["X"], dtype=np.float32).reshape(len(rows["Y"]), -1),
+        one_hot(rows["Y"], target.labels),
+        np.array(rows["langs"]),
+        np.array(rows["groups"]),
+        rows["keys"],
+    )
+
+
+def _mention_states(
+    articles: Sequence[Article],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    embedder: Embedder,
+    progress: Progress | None = None,
+) -> list[np.ndarray]:
     """The in-context state of each mention (:func:`~spinscope.models.states.mention_states`),
     per article, from one batch of paragraph encodings."""
     texts, ranges, owners = [], [], []  # per paragraph holding mentions: (article, mention rows)
@@ -130,7 +143,7 @@ def _mention_states(articles: Sequence[Article], spans: Sequence[Sequence[tuple[
     out = [np.zeros((len(article_spans), EMBEDDING_DIM), dtype=np.float32) for article_spans in spans]
     start = 0
     for a, rows in owners:
-        out[a][rows] = flat[start:start + len(rows)]
+        out[a][rows] = flat[start : start + len(rows)]
         start += len(rows)
     return out
 
@@ -152,61 +165,51 @@ def narrative_scores(data: FramingData, decisions: list, mask: np.ndarray | None
     def gold(task: TaskData):
         return {keys[i]: [task.labels[j] for j in np.flatnonzero(task.Y[i])] for i in idx}
 
-    return {"coarse_f1": metrics.sample_f1(gold(data.narratives), {keys[i]: decisions[i][0] for i in idx}),
-            "fine_f1": metrics.sample_f1(gold(data.subnarratives), {keys[i]: decisions[i][1] for i in idx})}
+    return {
+        "coarse_f1": metrics.sample_f1(gold(data.narratives), {keys[i]: decisions[i][0] for i in idx}),
+        "fine_f1": metrics.sample_f1(gold(data.subnarratives), {keys[i]: decisions[i][1] for i in idx}),
+    }
 
 
 def choose_narrative_rule(data: FramingData, P: np.ndarray, Q: np.ndarray, passes: int = 2) -> NarrativeRule:
     """The rule maximising coarse + fine samples-F1 on out-of-fold probabilities, by
     coordinate ascent over its two thresholds and the one-domain switch."""
+
     def score(rule: NarrativeRule) -> float:
         s = narrative_scores(data, narrative_decisions(data, P, Q, rule))
         return s["coarse_f1"] + s["fine_f1"]
 
     best = NarrativeRule()
-    grids = {"coarse": [float(x) for x in RULE_GRID], "fine": [float(x) for x in RULE_GRID],
-             "one_domain": [True, False]}
+    grids: dict[str, list[Any]] = {
+        "coarse": [float(x) for x in RULE_GRID],
+        "fine": [float(x) for x in RULE_GRID],
+        "one_domain": [True, False],
+    }
     for _ in range(passes):
         for name, values in grids.items():
             best = max((replace(best, **{name: v}) for v in values), key=score)
     return best
 
 
-def per_language_scores(data: TaskData, scores: Callable[[np.ndarray | None], dict]) -> dict[str, dict]:
-    out = {iso_language(lang): scores(data.langs == lang) for lang in sorted(set(data.langs))}
-    out["all"] = scores(None)
-    return {lang: {k: round(v, 4) for k, v in s.items()} for lang, s in out.items()}
-
-
-def _meta(task: TaskData, recipe: Recipe, features: str, command: str, **extra) -> dict:
-    return {
-        "version": __version__,
-        "task": task.task,
-        "estimator": recipe.describe(),
-        "features": f"{EMBEDDING_MODEL} {features}",
-        "cv_protocol": f"{FOLDS}-fold GroupKFold by article, seed {SEED}, official metric",
-        "trained_on": {iso_language(l): int((task.langs == l).sum()) for l in sorted(set(task.langs))},
-        "command": command,
-    } | extra
-
-
-def train_narratives(data: FramingData, command: str, progress: Callable[[], None] | None = None
-                     ) -> tuple[Head, Head]:
+def train_narratives(data: FramingData, command: str, progress: Callable[[], None] | None = None) -> tuple[Head, Head]:
     """Cross-validate both narrative levels, choose the decision rule, fit on everything."""
-    P = out_of_fold(data.narratives, RECIPES["narratives"], progress)
-    Q = out_of_fold(data.subnarratives, RECIPES["subnarratives"], progress)
+    P = out_of_fold(data.narratives, progress)
+    Q = out_of_fold(data.subnarratives, progress)
     rule = choose_narrative_rule(data, P, Q)
     decisions = narrative_decisions(data, P, Q, rule)
     majority = _majority_narratives(data)
-    extra = {
+    scores = {
         "rule": {"coarse": rule.coarse, "fine": rule.fine, "one_domain": rule.one_domain},
-        "cv": per_language_scores(data.narratives, lambda mask: narrative_scores(data, decisions, mask)),
-        "cv_baseline_most_frequent": per_language_scores(data.narratives, lambda mask: narrative_scores(data, majority, mask)),
+        "cv": per_language(data.narratives.langs, lambda mask: narrative_scores(data, decisions, mask)),
+        "cv_baseline_most_frequent": per_language(
+            data.narratives.langs, lambda mask: narrative_scores(data, majority, mask)
+        ),
     }
-    features = "title + mean + max of paragraphs"
-    heads = tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
-                  for task in (data.narratives, data.subnarratives))
-    return heads
+    # The framing heads keep their scores after the provenance, as their model files always had them.
+    return tuple(
+        fit_head(task, meta=model_meta(task, command) | scores)  # type: ignore[return-value]
+        for task in (data.narratives, data.subnarratives)
+    )
 
 
 def _majority_narratives(data: FramingData) -> list:
@@ -218,6 +221,7 @@ def _majority_narratives(data: FramingData) -> list:
 
 # --- entity roles ----------------------------------------------------------------------------
 
+
 def role_decisions(data: FramingData, P: np.ndarray, Q: np.ndarray, rule: RoleRule) -> list:
     return [rule.decide(data.roles.labels, p, data.fine_roles.labels, q) for p, q in zip(P, Q)]
 
@@ -225,8 +229,10 @@ def role_decisions(data: FramingData, P: np.ndarray, Q: np.ndarray, rule: RoleRu
 def role_scores(data: FramingData, decisions: list, mask: np.ndarray | None = None) -> dict[str, float]:
     idx = np.flatnonzero(mask) if mask is not None else np.arange(len(decisions))
     roles, fine = data.roles, data.fine_roles
-    gold = {roles.keys[i]: (roles.labels[int(roles.Y[i].argmax())],
-                            [fine.labels[j] for j in np.flatnonzero(fine.Y[i])]) for i in idx}
+    gold = {
+        roles.keys[i]: (roles.labels[int(roles.Y[i].argmax())], [fine.labels[j] for j in np.flatnonzero(fine.Y[i])])
+        for i in idx
+    }
     scores = metrics.entity_role_scores(gold, {roles.keys[i]: decisions[i] for i in idx})
     return {k: v for k, v in scores.items() if k != "mentions"}
 
@@ -235,29 +241,36 @@ def role_scores(data: FramingData, decisions: list, mask: np.ndarray | None = No
 FINE_WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-def role_decisions_cv(data: FramingData, fold: np.ndarray | None = None, rule: RoleRule | None = None,
-                       progress: Callable[[], None] | None = None, previous: bool = False) -> tuple[list, RoleRule]:
+def role_decisions_cv(
+    data: FramingData,
+    fold: np.ndarray | None = None,
+    rule: RoleRule | None = None,
+    progress: Callable[[], None] | None = None,
+    previous: bool = False,
+) -> tuple[list, RoleRule]:
     """Held-out decisions of both role models, by CV (or by the given ``fold`` of each row),
     with ``rule``, else the rule of highest main-role accuracy + exact match. ``previous``:
     those of the models before token states (their recipes, columns and rules)."""
-    recipes = PREVIOUS_ROLE_RECIPES if previous else RECIPES
     columns = PREVIOUS_ROLE_COLUMNS if previous else slice(None)
     fine_weights = (0.0,) if previous else FINE_WEIGHT_GRID
     roles, fine = (replace(task, X=task.X[:, columns]) for task in (data.roles, data.fine_roles))
-    P = out_of_fold(roles, recipes["roles"], progress, fold)
-    Q = out_of_fold(fine, recipes["fine_roles"], progress, fold)
+    P, Q = (
+        out_of_fold(task, progress, fold, PREVIOUS_ROLE_RECIPES[task.task] if previous else None)
+        for task in (roles, fine)
+    )
     if rule is None:
+
         def score(r: RoleRule) -> float:
             s = role_scores(data, role_decisions(data, P, Q, r))
             return s["main_role_accuracy"] + s["exact_match_ratio"]
 
-        rule = max((RoleRule(float(x), w) for w in fine_weights
-                    for x in np.round(np.arange(0.3, 1.01, 0.05), 2)), key=score)
+        rule = max(
+            (RoleRule(float(x), w) for w in fine_weights for x in np.round(np.arange(0.3, 1.01, 0.05), 2)), key=score
+        )
     return role_decisions(data, P, Q, rule), rule
 
 
-def train_roles(data: FramingData, command: str, progress: Callable[[], None] | None = None
-                ) -> tuple[Head, Head]:
+def train_roles(data: FramingData, command: str, progress: Callable[[], None] | None = None) -> tuple[Head, Head]:
     """Cross-validate both role models and choose their rule, score the previous features the
     same way and both leave-one-language-out, fit on everything."""
     decisions, rule = role_decisions_cv(data, progress=progress)
@@ -267,14 +280,17 @@ def train_roles(data: FramingData, command: str, progress: Callable[[], None] | 
         # Leave one language out: the rule chosen by CV, the models fitted on the other languages.
         held_out["lolo"], _ = role_decisions_cv(data, data.roles.langs, rule, progress)
         held_out["lolo_previous"], _ = role_decisions_cv(data, data.roles.langs, previous_rule, progress, True)
-    extra = {"rule": {"extra": rule.extra, "fine_weight": rule.fine_weight},
-             "previous": "logistic regressions on the mention alone + its paragraph + article mean, "
-                         "main role from its own model"}
+    scores: dict[str, Any] = {
+        "rule": {"extra": rule.extra, "fine_weight": rule.fine_weight},
+        "previous": "logistic regressions on the mention alone + its paragraph + article mean, "
+        "main role from its own model",
+    }
     for name, chosen in held_out.items():
-        extra[name] = per_language_scores(data.roles, lambda mask, chosen=chosen: role_scores(data, chosen, mask))
-    features = "mention in context (its token states in its paragraph) + mention alone + its paragraph + article mean"
-    return tuple(fit(task, RECIPES[task.task], 0.5, _meta(task, RECIPES[task.task], features, command, **extra))
-                 for task in (data.roles, data.fine_roles))
+        scores[name] = per_language(data.roles.langs, partial(role_scores, data, chosen))
+    return tuple(
+        fit_head(task, meta=model_meta(task, command) | scores)  # type: ignore[return-value]
+        for task in (data.roles, data.fine_roles)
+    )
 
 
 def _majority_roles(data: FramingData) -> list:
@@ -286,6 +302,7 @@ def _majority_roles(data: FramingData) -> list:
 
 # --- mention finder --------------------------------------------------------------------------
 
+
 def finder_recall(data: FramingData, finder_of: Callable[[list[str]], MentionFinder]) -> dict[str, dict]:
     """Recall of the gold mentions by a finder built from the other folds' mention texts.
 
@@ -293,11 +310,11 @@ def finder_recall(data: FramingData, finder_of: Callable[[list[str]], MentionFin
     """
     roles = data.roles
     fold = folds(roles.groups)
-    hits = {}
+    hits: dict[int, tuple[bool, bool]] = {}
     for k in range(FOLDS):
-        finder = finder_of([_text(data, i) for i in np.flatnonzero(fold != k)])
+        finder = finder_of([_text(data, int(i)) for i in np.flatnonzero(fold != k)])
         found = {}
-        for i in np.flatnonzero(fold == k):
+        for i in map(int, np.flatnonzero(fold == k)):
             group = roles.groups[i]
             if group not in found:
                 found[group] = finder.find(data.articles[group].text)
@@ -306,9 +323,12 @@ def finder_recall(data: FramingData, finder_of: Callable[[list[str]], MentionFin
 
     def recall(mask):
         idx = np.flatnonzero(mask) if mask is not None else np.arange(len(roles.keys))
-        return {"exact": float(np.mean([hits[i][0] for i in idx])), "overlap": float(np.mean([hits[i][1] for i in idx]))}
+        return {
+            "exact": float(np.mean([hits[int(i)][0] for i in idx])),
+            "overlap": float(np.mean([hits[int(i)][1] for i in idx])),
+        }
 
-    return per_language_scores(roles, recall)
+    return per_language(roles.langs, recall)
 
 
 def _text(data: FramingData, i: int) -> str:

@@ -3,12 +3,14 @@
 The CV scores are those of the whole chain on unseen articles: the paragraph labels come from
 the techniques model's out-of-fold predictions.
 """
+
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,14 +18,17 @@ import numpy as np
 from scipy import sparse
 
 from .. import __version__
-from ..document import Article
 from ..models.heads import sigmoid
 from ..models.spans import N_FEATURES, POOLED, SpanModel, decode, hashed_features, mix_logits, tokens
-from ..semeval import formats, metrics
+from ..semeval import metrics
 from ..semeval.formats import SpanRow
-from ..semeval.layout import Split, article_id, iso_language, training_languages
+from ..semeval.layout import iso_language
+from ..semeval.reader import read_training
+from ..tasks import TASKS
 from ..taxonomy import TECHNIQUE_NAMES
-from .estimators import FOLDS, SEED, folds
+from .estimators import FOLDS, SEED, folds, labelled_slice
+
+SPANS = TASKS["spans"]
 
 
 def featurise(text: str, toks: list[tuple[int, int]]) -> sparse.csr_matrix:
@@ -53,46 +58,45 @@ class SpanData:
     ``bounds[k]:bounds[k+1]``. ``gold`` holds ``(article key, technique, start, end)``.
     """
 
-    paragraphs: list["SpanParagraph"]
-    X: object
+    paragraphs: list[SpanParagraph]
+    X: sparse.csr_matrix
     bounds: np.ndarray
     token_labels: dict[str, np.ndarray]  # technique -> (n_tokens,) 0/1
     paragraph_gold: list[set[str]]
     gold: list[SpanRow]
 
 
-def load_span_data(data_dir: Path, languages: Sequence[str] | None = None, max_articles: int | None = None,
-                   skip: int = 0) -> SpanData:
+def load_span_data(
+    data_dir: Path, languages: Sequence[str] | None = None, max_articles: int | None = None, skip: int = 0
+) -> SpanData:
+    """Every paragraph of the span-annotated articles (SemEval-2023 subtask 3) of ``languages``;
+    ``skip``/``max_articles`` take a fixed slice of each language's articles in id order (for tests)."""
     paragraphs, matrices, gold, paragraph_gold = [], [], [], []
-    labels = {t: [] for t in TECHNIQUE_NAMES}
-    for lang in training_languages(data_dir, languages):
-        split = Split(Path(data_dir), lang, "train")
-        paths = split.article_paths(3)[skip:]
-        paths = paths[:max_articles] if max_articles else paths
-        articles: dict[str, Article] = {article_id(p): formats.read_article(p) for p in paths}
-        by_article: dict[str, list] = {}
-        for aid, technique, start, end in formats.read_span_folder(
-                split.spans_dir(), {k: len(a.text) for k, a in articles.items()}):
-            if aid in articles:
-                by_article.setdefault(aid, []).append((technique, start, end))
-                gold.append((f"{lang}:{aid}", technique, start, end))
-        for aid, article in articles.items():
-            spans = by_article.get(aid, [])
-            for p in article.paragraphs:
-                toks = tokens(p.text)
-                if not toks:
-                    continue
-                inside = [(t, max(s, p.start) - p.start, min(e, p.end) - p.start)
-                          for t, s, e in spans if s < p.end and e > p.start]
-                paragraphs.append(SpanParagraph(lang, f"{lang}:{aid}", aid, p.line, p.start, p.text, toks))
-                paragraph_gold.append({t for t, _, _ in inside})
-                matrices.append(featurise(p.text, toks))
-                for t in TECHNIQUE_NAMES:
-                    labels[t].append(np.array([any(tt == t and a < e and b > s for tt, s, e in inside)
-                                               for a, b in toks], dtype=np.int8))
+    labels: dict[str, list[np.ndarray]] = {t: [] for t in TECHNIQUE_NAMES}
+    for record in labelled_slice(read_training(data_dir, languages), SPANS.name, skip, max_articles):
+        article = record.require_copy(SPANS.subtask)
+        gold += [(record.group, technique, start, end) for technique, start, end in record.labels[SPANS.name]]
+        for p in article.paragraphs:
+            toks = tokens(p.text)
+            if not toks:
+                continue
+            inside = record.paragraph_spans(p)
+            paragraphs.append(SpanParagraph(record.lang, record.group, record.id, p.line, p.start, p.text, toks))
+            paragraph_gold.append({t for t, _, _ in inside})
+            matrices.append(featurise(p.text, toks))
+            for t in TECHNIQUE_NAMES:
+                labels[t].append(
+                    np.array([any(tt == t and a < e and b > s for tt, s, e in inside) for a, b in toks], dtype=np.int8)
+                )
     bounds = np.concatenate([[0], np.cumsum([m.shape[0] for m in matrices])])
-    return SpanData(paragraphs, sparse.vstack(matrices).tocsr(), bounds,
-                    {t: np.concatenate(v) for t, v in labels.items()}, paragraph_gold, gold)
+    return SpanData(
+        paragraphs,
+        sparse.vstack(matrices).tocsr(),
+        bounds,
+        {t: np.concatenate(v) for t, v in labels.items()},
+        paragraph_gold,
+        gold,
+    )
 
 
 SPAN_C = 0.5
@@ -107,8 +111,9 @@ def fit_token_scorers(data: SpanData, paragraph_mask: np.ndarray, C: float = SPA
     The techniques are fitted in threads, one per core (liblinear releases the GIL); each fit
     is deterministic, so the result does not depend on the number of cores.
     """
-    return _fit_per_technique(data, data.X, paragraph_mask, dict(C=C, solver="liblinear", max_iter=200),
-                              os.cpu_count() or 1)
+    return _fit_per_technique(
+        data, data.X, paragraph_mask, {"C": C, "solver": "liblinear", "max_iter": 200}, os.cpu_count() or 1
+    )
 
 
 #: Chosen by CV (docs/models.md): C = 0.1 and 1 score the same.
@@ -119,7 +124,7 @@ def fit_state_scorers(data: SpanData, states: np.ndarray, paragraph_mask: np.nda
     """One logistic regression per technique on the encoder states of the tokens of masked
     paragraphs that carry it: ``(W (384, n_techniques), b)``. One technique at a time: lbfgs
     runs on numpy's BLAS, which takes the cores itself."""
-    return _fit_per_technique(data, states, paragraph_mask, dict(C=C, max_iter=1000), 1)
+    return _fit_per_technique(data, states, paragraph_mask, {"C": C, "max_iter": 1000}, 1)
 
 
 def _fit_per_technique(data: SpanData, X, paragraph_mask: np.ndarray, options: dict, threads: int):
@@ -151,27 +156,35 @@ def token_rows(data: SpanData, paragraphs) -> np.ndarray:
     return np.concatenate([np.arange(data.bounds[k], data.bounds[k + 1]) for k in paragraphs])
 
 
-def decode_spans(data: SpanData, scores: np.ndarray, predicted: list[list[str]],
-                 decoders: dict[str, tuple[str, float]], techniques: Sequence[str] = TECHNIQUE_NAMES,
-                 paragraphs: Iterable[int] | None = None) -> list[SpanRow]:
+def decode_spans(
+    data: SpanData,
+    scores: np.ndarray,
+    predicted: list[list[str]],
+    decoders: dict[str, tuple[str, float]],
+    techniques: Sequence[str] = TECHNIQUE_NAMES,
+    paragraphs: Iterable[int] | None = None,
+) -> list[SpanRow]:
     """Spans of each paragraph's predicted ``techniques``, from token ``scores`` ``(n_tokens, 23)``;
     only in ``paragraphs`` (indices) when given."""
-    out = []
+    out: list[SpanRow] = []
     for k in range(len(data.paragraphs)) if paragraphs is None else paragraphs:
         par = data.paragraphs[k]
         for technique in predicted[k]:
             if technique not in techniques:
                 continue
-            p = scores[data.bounds[k]:data.bounds[k + 1], TECHNIQUE_NAMES.index(technique)]
+            p = scores[data.bounds[k] : data.bounds[k + 1], TECHNIQUE_NAMES.index(technique)]
             mode, threshold = decoders[technique]
-            out.extend((par.key, technique, par.offset + par.tokens[i][0], par.offset + par.tokens[j - 1][1])
-                       for i, j in decode(par.text, par.tokens, p, mode, threshold))
+            out.extend(
+                (par.key, technique, par.offset + par.tokens[i][0], par.offset + par.tokens[j - 1][1])
+                for i, j in decode(par.text, par.tokens, p, mode, threshold)
+            )
     return out
 
 
 WHOLE_PARAGRAPH = ("hull", 0.0)
-DECODER_GRID = [WHOLE_PARAGRAPH] + [(mode, t) for mode in ("hull", "runs", "sentences")
-                                    for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+DECODER_GRID = [WHOLE_PARAGRAPH] + [
+    (mode, t) for mode in ("hull", "runs", "sentences") for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+]
 
 
 def for_languages(data: SpanData, predicted: list[list[str]], langs: Collection[str]):
@@ -180,8 +193,13 @@ def for_languages(data: SpanData, predicted: list[list[str]], langs: Collection[
     return only, [g for g in data.gold if g[0].split(":", 1)[0] in langs]
 
 
-def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str]], passes: int = 1,
-                    langs: Collection[str] | None = None) -> dict[str, tuple[str, float]]:
+def choose_decoders(
+    data: SpanData,
+    scores: np.ndarray,
+    predicted: list[list[str]],
+    passes: int = 1,
+    langs: Collection[str] | None = None,
+) -> dict[str, tuple[str, float]]:
     """Per-technique decoder maximising the span F1 of ``langs`` pooled (default: all languages),
     by coordinate ascent from whole paragraphs.
 
@@ -200,7 +218,7 @@ def choose_decoders(data: SpanData, scores: np.ndarray, predicted: list[list[str
         spans = decode_spans(data, scores, predicted, {technique: decoder}, [technique], labelled[technique])
         return metrics.span_sums(gold_of[technique], spans)
 
-    decoders = {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}
+    decoders = dict.fromkeys(TECHNIQUE_NAMES, WHOLE_PARAGRAPH)
     current = {t: sums(t, WHOLE_PARAGRAPH) for t in TECHNIQUE_NAMES}
     order = sorted(TECHNIQUE_NAMES, key=lambda t: -len(gold_of[t]))
     for _ in range(passes):
@@ -232,8 +250,9 @@ class TokenLogits:
         return sigmoid(mix_logits(self.lexical, self.state, mix))
 
 
-def held_out_logits(data: SpanData, states: np.ndarray, groups: np.ndarray,
-                    progress: Callable[[], None] | None = None) -> TokenLogits:
+def held_out_logits(
+    data: SpanData, states: np.ndarray, groups: np.ndarray, progress: Callable[[], None] | None = None
+) -> TokenLogits:
     """The logits of every token from scorers fitted on the paragraphs of the other ``groups``
     (a number per paragraph: CV folds, or languages for leave-one-language-out)."""
     logits = TokenLogits(*(np.zeros((data.X.shape[0], len(TECHNIQUE_NAMES)), dtype=np.float32) for _ in range(2)))
@@ -257,20 +276,27 @@ class Setting:
     f1: float
 
 
-def span_sums(data: SpanData, scores: np.ndarray, predicted: list[list[str]], decoders: dict,
-              langs: Collection[str]) -> np.ndarray:
+def span_sums(
+    data: SpanData, scores: np.ndarray, predicted: list[list[str]], decoders: dict, langs: Collection[str]
+) -> np.ndarray:
     """The additive sums of the span F1 of ``langs`` (see :func:`metrics.span_sums`)."""
     only, gold = for_languages(data, predicted, langs)
     return metrics.span_sums(gold, decode_spans(data, scores, only, decoders))
 
 
-def span_f1(data: SpanData, scores: np.ndarray, predicted: list[list[str]], decoders: dict,
-            langs: Collection[str]) -> float:
+def span_f1(
+    data: SpanData, scores: np.ndarray, predicted: list[list[str]], decoders: dict, langs: Collection[str]
+) -> float:
     return metrics.span_scores_from_sums(span_sums(data, scores, predicted, decoders, langs)).f1
 
 
-def choose_settings(data: SpanData, logits: TokenLogits, predicted: list[list[str]], langs: Collection[str],
-                    mixes: Sequence[float] = MIX_GRID) -> dict[float, Setting]:
+def choose_settings(
+    data: SpanData,
+    logits: TokenLogits,
+    predicted: list[list[str]],
+    langs: Collection[str],
+    mixes: Sequence[float] = MIX_GRID,
+) -> dict[float, Setting]:
     """For each mix, the decoders that maximise the span F1 of ``langs`` pooled, and that F1."""
     out = {}
     for mix in mixes:
@@ -285,8 +311,13 @@ def best(settings: dict[float, Setting]) -> Setting:
     return max(settings.values(), key=lambda s: (round(s.f1, 4), s.mix))
 
 
-def train_spans(data: SpanData, states: np.ndarray, paragraph_decisions: dict, command: str,
-                progress: Callable[[], None] | None = None):
+def train_spans(
+    data: SpanData,
+    states: np.ndarray,
+    paragraph_decisions: dict,
+    command: str,
+    progress: Callable[[], None] | None = None,
+):
     """Cross-validate both token scorers, choose each language's mix and decoders, measure
     leave-one-language-out transfer, fit on everything.
 
@@ -303,7 +334,30 @@ def train_spans(data: SpanData, states: np.ndarray, paragraph_decisions: dict, c
     cv = held_out_logits(data, states, folds(np.array([p.key for p in data.paragraphs])), progress)
     # Leave one language out (with two languages or more): scorers fitted on the others.
     lolo = held_out_logits(data, states, lang_of, progress) if len(langs) > 1 else None
-    baseline = Setting(0.0, {t: WHOLE_PARAGRAPH for t in TECHNIQUE_NAMES}, 0.0)
+    settings, table = _settings_and_scores(data, cv, lolo, predicted, langs)
+    W, b = fit_token_scorers(data, np.ones(len(data.paragraphs), dtype=bool))
+    V, c = fit_state_scorers(data, states, np.ones(len(data.paragraphs), dtype=bool))
+    if progress:
+        progress()
+    decoders = {lang: {t: list(d) for t, d in setting.decoders.items()} for lang, setting in settings.items()}
+    return SpanModel(
+        W,
+        b,
+        decoders,
+        list(TECHNIQUE_NAMES),
+        _span_meta(table, command),
+        V,
+        c,
+        {lang: setting.mix for lang, setting in settings.items()},
+    )
+
+
+def _settings_and_scores(
+    data: SpanData, cv: TokenLogits, lolo: TokenLogits | None, predicted: list[list[str]], langs: list[str]
+) -> tuple[dict[str, Setting], dict[str, dict[str, float]]]:
+    """Each language's setting (chosen on the CV logits), the pooled one for languages without
+    training data, and the table of held-out span F1 by estimate and language."""
+    baseline = Setting(0.0, dict.fromkeys(TECHNIQUE_NAMES, WHOLE_PARAGRAPH), 0.0)
     sums: dict[str, dict[str, np.ndarray]] = {}  # by name of estimate, then language
 
     def add(name: str, lang: str, logits: TokenLogits, setting: Setting) -> None:
@@ -317,37 +371,43 @@ def train_spans(data: SpanData, states: np.ndarray, paragraph_decisions: dict, c
         tried = choose_settings(data, cv, predicted, [lang])
         settings[iso_language(lang)] = chosen = best(tried)
         # "previous": the lexical scorer alone, as the tagger was before it read token states.
-        for name, setting in (("cv", chosen), ("cv_previous", tried[0.0]), ("cv_states", tried[1.0]),
-                              ("cv_whole_paragraph", baseline)):
+        for name, setting in (
+            ("cv", chosen),
+            ("cv_previous", tried[0.0]),
+            ("cv_states", tried[1.0]),
+            ("cv_whole_paragraph", baseline),
+        ):
             add(name, lang, cv, setting)
         if lolo is not None:
             # ... and the leave-one-language-out score of a setting chosen on the other languages.
             on_others = choose_settings(data, lolo, predicted, [other for other in langs if other != lang])
-            for name, setting in (("lolo", best(on_others)), ("lolo_previous", on_others[0.0]),
-                                  ("lolo_states", on_others[1.0]), ("lolo_whole_paragraph", baseline)):
+            for name, setting in (
+                ("lolo", best(on_others)),
+                ("lolo_previous", on_others[0.0]),
+                ("lolo_states", on_others[1.0]),
+                ("lolo_whole_paragraph", baseline),
+            ):
                 add(name, lang, lolo, setting)
     # Languages without training data get the setting that transfers best across languages.
     settings[POOLED] = best(choose_settings(data, lolo if lolo is not None else cv, predicted, langs))
     table = {}
     for name, by_lang in sums.items():
-        by_lang["all"] = sum(by_lang.values())
+        by_lang["all"] = reduce(np.add, by_lang.values())
         table[name] = {lang: round(metrics.span_scores_from_sums(v).f1, 4) for lang, v in by_lang.items()}
-    W, b = fit_token_scorers(data, np.ones(len(data.paragraphs), dtype=bool))
-    V, c = fit_state_scorers(data, states, np.ones(len(data.paragraphs), dtype=bool))
-    if progress:
-        progress()
-    meta = {
+    return settings, table
+
+
+def _span_meta(scores: dict[str, dict[str, float]], command: str) -> dict:
+    """The span tagger's metadata: what it is, its held-out ``scores``, how they were measured."""
+    return {
         "version": __version__,
-        "task": "spans",
+        "task": SPANS.name,
         "estimator": f"per-technique token logistic regressions on the encoder's token states (C={STATE_C}) "
-                     f"and on hashed lexical features (C={SPAN_C}), logits mixed per language",
+        f"and on hashed lexical features (C={SPAN_C}), logits mixed per language",
         "previous": "the lexical token scorer alone, decoders chosen the same way",
-        **table,
+        **scores,
         "cv_protocol": f"{FOLDS}-fold GroupKFold by article, seed {SEED}; lolo: trained on the other "
-                       "languages, mix and decoders chosen on them; paragraph labels from the techniques "
-                       "model's out-of-fold predictions; span F1 with partial overlap",
+        "languages, mix and decoders chosen on them; paragraph labels from the techniques "
+        "model's out-of-fold predictions; span F1 with partial overlap",
         "command": command,
     }
-    decoders = {lang: {t: list(d) for t, d in setting.decoders.items()} for lang, setting in settings.items()}
-    return SpanModel(W, b, decoders, list(TECHNIQUE_NAMES), meta, V, c,
-                     {lang: setting.mix for lang, setting in settings.items()})

@@ -1,0 +1,41 @@
+"""Serving the application with uvicorn, in one process or several."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from functools import partial
+from pathlib import Path
+
+from ...corpus.store import Store
+from ...errors import MissingStoreError
+from ...pipeline import model_folder
+from .app import create_app
+
+
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, models: Path | None = None, db: Path | None = None
+) -> None:
+    """Run the API and the page with uvicorn; each worker process loads the models once.
+
+    Several workers each build the application from a factory that carries the settings:
+    uvicorn pickles it into every worker process it spawns, so nothing goes through the
+    environment.
+    """
+    import uvicorn  # the server itself: only when serving
+    from uvicorn.supervisors import Multiprocess
+
+    folder = model_folder(models)  # a missing model fails here, before any worker starts
+    if db is not None and not Path(db).is_file():
+        raise MissingStoreError(f"no corpus database at {db}: analyse a corpus into it first")
+    if db is not None:
+        with Store(db, create=False):  # not SQLite, or another schema: a StoreError before serving
+            pass
+    if workers <= 1:
+        uvicorn.run(create_app(models=folder, db=db), host=host, port=port)
+        return
+    # uvicorn.run() takes several workers only with an import string, which cannot carry settings.
+    config = uvicorn.Config(
+        partial(create_app, models=folder, db=db), factory=True, host=host, port=port, workers=workers
+    )
+    with suppress(KeyboardInterrupt):  # as in uvicorn.run(): Ctrl+C is how a server is stopped
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
