@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The French war-coverage example next to the checkout, else an article written for spinscope.
 EXAMPLE ?= $(firstword $(wildcard ../shared/examples/fr-liman-nuclear.txt) examples/harbour-closure.txt)
 
-.PHONY: demo test test-fast lint format screenshot install train finetune bench clean
+.PHONY: demo test test-fast lint format fuzz load screenshot install train finetune bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ format: $(STAMP)
 ## The suite without the slow tests that train and embed real data (for a quick check while editing).
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
+
+## Fuzz every reader with thousands of hypothesis examples per test (about 10 minutes on 2 cores; CI runs a fixed 100).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_fuzz.py
+
+## The API's load test on loopback (repeated and fresh articles, 1 to 32 clients): the README's table.
+load: $(STAMP)
+	$(BIN)/python benchmarks/load_api.py
 
 ## Refresh the README's screenshot of the web page (needs Debian's chromium).
 screenshot: $(STAMP)

@@ -157,10 +157,17 @@ def test_text_returns_exactly_the_analysis_json(client, analysed, analyzer):
     assert analysed.headers["content-type"].startswith("application/json")
     article = ingest.with_language(ingest.article_from_bytes(ARTICLE.encode(), "test", html=False), None)
     expected = analyzer.analyze(article).to_dict()  # what `spinscope analyze --format json` prints
-    # Asked again, so that both answers read the embeddings from the cache: a freshly computed
-    # embedding (float32) and a cached one (float16) give scores that differ in the 4th decimal.
+    assert analysed.json() == expected
+
+
+def test_the_same_article_again_is_answered_from_the_cache(client, analysed):
+    service = client.app.state.service
+    before = service.stats()
     again = client.post("/api/v1/analyze", json={"text": ARTICLE})
-    assert again.json() == expected
+    after = service.stats()
+    assert again.status_code == 200 and again.content == analysed.content
+    assert after.analyses == before.analyses  # the encoder did not run
+    assert after.cache.hits == before.cache.hits + 1
 
 
 def test_analysis_matches_the_response_schema(analysed):

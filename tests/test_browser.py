@@ -222,3 +222,54 @@ def test_page_shows_markup_in_an_article_as_text(browser, base_url):
     assert '<img src="x" onerror=' in article.text
     assert not article.find_elements(By.CSS_SELECTOR, "script, img")
     assert browser.execute_script("return window.__spinscope_xss") is None
+
+
+TOKEN = "page-token_1234567890"
+
+
+@pytest.fixture(scope="module")
+def shared_url(analyzer):
+    """The app as a shared server serves it: every API call needs the token."""
+    import uvicorn
+
+    from spinscope.shells.api.access import Access
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    app = create_app(analyzer=analyzer, access=Access(token=TOKEN))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def test_page_asks_a_shared_server_for_its_token_once(browser, shared_url):
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(shared_url + "/")
+    wait = WebDriverWait(browser, 20)
+    dialog = browser.find_element(By.ID, "token-dialog")
+    wait.until(lambda _: dialog.get_attribute("open") is not None)
+    browser.find_element(By.ID, "token").send_keys("wrong-token" + Keys.ENTER)
+    wait.until(lambda _: browser.find_element(By.ID, "token-error").is_displayed())
+    assert dialog.get_attribute("open") is not None  # refused: asked again
+    field = browser.find_element(By.ID, "token")
+    field.clear()
+    field.send_keys(TOKEN + Keys.ENTER)  # by keyboard, as a reader would
+    wait.until(lambda _: dialog.get_attribute("open") is None)
+    assert browser.execute_script("return sessionStorage.getItem('spinscope.token')") == TOKEN
+    assert browser.execute_script("return localStorage.length") == 0  # kept for the session only
+    browser.refresh()
+    paste_and_analyse(browser, ARTICLE)
+    wait_done(browser)  # analysed with the kept token, no second question
+    assert browser.find_element(By.ID, "token-dialog").get_attribute("open") is None
+    assert browser.find_elements(By.CSS_SELECTOR, "#article mark")
+    browser.execute_script("sessionStorage.clear()")

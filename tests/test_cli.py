@@ -1,20 +1,27 @@
-"""The CLI contract: analyze / predict / evaluate and the score tables (bad inputs: test_cli_errors.py)."""
+"""The CLI contract: analyze / predict / evaluate, the score tables and what serve asks of clients (bad inputs: test_cli_errors.py)."""
 
 from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 
 import pytest
+import uvicorn
 from rich.console import Console
 from typer.testing import CliRunner
+
+with warnings.catch_warnings():  # Starlette's note about httpx2 is not about this project
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 from conftest import ARTICLES, join, write_semeval2023
 from spinscope import semeval
 from spinscope.models import SpanModel
 from spinscope.pipeline import MODEL_DIR
-from spinscope.shells import render
+from spinscope.shells import cli, render
+from spinscope.shells.api import access
 from spinscope.shells.cli import app
 from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
 
@@ -182,3 +189,58 @@ def test_heldout_table_names_the_metric_of_each_score():
         ["narratives", "coarse_f1", "en", "0.400", "0.500"],
         ["narratives", "fine_f1", "en", "0.300", "0.125"],
     ]
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch) -> list:
+    """The apps ``serve`` hands to uvicorn (and their host), instead of serving them."""
+    apps: list = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port: apps.append((app, host)))
+    return apps
+
+
+def _calls(app_, token: str | None = None) -> tuple[int, str]:
+    """The status of a taxonomy call to ``app_`` (no model needed), and the API's description."""
+    client = TestClient(app_)  # without its lifespan: the models are not loaded
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.get("/api/v1/taxonomy", headers=headers).status_code, client.get("/openapi.json").json()["info"][
+        "description"
+    ]
+
+
+def test_serve_reads_the_token_from_the_environment_on_a_shared_address(served):
+    token = "Zq8-env-token_4Kd9wPx2Lr"
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0"], env={"SPINSCOPE_TOKEN": token})
+    assert result.exit_code == 0, result.output
+    [(served_app, host)] = served
+    assert host == "0.0.0.0"
+    assert _calls(served_app)[0] == 401
+    status, description = _calls(served_app, token)
+    assert status == 200 and "60 calls a minute" in description  # a shared server has a rate limit by default
+    assert "every API call needs 'Authorization: Bearer <token>'; at most 60 calls a minute" in result.stderr
+    assert token not in result.output and "warning" not in result.stderr
+
+
+def test_serve_on_loopback_needs_no_token_and_has_no_rate_limit(served):
+    result = runner.invoke(app, ["serve"], env={"SPINSCOPE_TOKEN": None})
+    assert result.exit_code == 0, result.output
+    status, description = _calls(served[0][0])
+    assert status == 200 and "calls a minute" not in description and "Bearer" not in description
+    assert "the API needs no token; no rate limit" in result.stderr
+
+
+def test_serve_on_loopback_asks_for_a_token_and_a_limit_when_given(served):
+    result = runner.invoke(app, ["serve", "--token", "short", "--rate-limit", "5"], env={"SPINSCOPE_TOKEN": None})
+    assert result.exit_code == 0, result.output
+    assert _calls(served[0][0])[0] == 401
+    status, description = _calls(served[0][0], "short")
+    assert status == 200 and "5 calls a minute" in description
+    assert "warning: the API token has 5 characters and can be guessed" in result.stderr
+
+
+def test_serve_help_gives_the_default_rate_limit_of_shared_servers():
+    assert cli.SHARED_RATE_LIMIT == access.SHARED_RATE_LIMIT
+    assert "SPINSCOPE_TOKEN" in runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"}).stdout

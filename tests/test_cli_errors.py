@@ -3,11 +3,15 @@ status 2 (click's own for a bad option), and never a traceback."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from conftest import EN_LINES, join, write_semeval2023
@@ -210,6 +214,7 @@ USAGE_ERRORS = {
     "serve: negative port": (["serve", "--port", "-80"], "'--port'"),
     "serve: port too large": (["serve", "--port", "70000"], "'--port'"),
     "serve: zero workers": (["serve", "--workers", "0"], "'--workers'"),
+    "serve: negative rate limit": (["serve", "--rate-limit", "-1"], "'--rate-limit'"),
     "batch: zero workers": (["batch", "in", "--db", "c.db", "--workers", "0"], "'--workers'"),
     "batch: unknown engine": (["batch", "in", "--db", "c.db", "--engine", "spark"], "'spark' is not one of"),
     "export: unknown format": (["export", "--db", "c.db", "--format", "xml"], "'xml' is not one of"),
@@ -236,6 +241,67 @@ def test_failure_after_the_work_keeps_what_was_shown(paths, tmp_path):
     assert result.exit_code == USAGE_STATUS
     assert "genre" in result.stdout and "macro-F1" in result.stdout
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+# --- serve on an address other machines can reach ------------------------------------------
+
+#: The environment the serve cases run in: no token, whatever the one running the tests holds.
+NO_TOKEN = {"SPINSCOPE_TOKEN": None}
+
+
+@pytest.fixture
+def never_listens(monkeypatch) -> list:
+    """Make uvicorn record the servers it would start, instead of starting them."""
+    started: list = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append((args, kwargs)))
+    monkeypatch.setattr(uvicorn, "Config", lambda *args, **kwargs: started.append((args, kwargs)))
+    return started
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "newsroom.example.org"])
+@pytest.mark.parametrize(
+    "token_args, env",
+    [([], NO_TOKEN), (["--token", ""], NO_TOKEN), ([], {"SPINSCOPE_TOKEN": ""})],
+    ids=["no token", "empty --token", "empty SPINSCOPE_TOKEN"],
+)
+def test_serve_on_a_shared_address_without_a_token_does_not_start(never_listens, host, token_args, env):
+    result = runner.invoke(app, ["serve", "--host", host, *token_args], env=env)
+    _without_traceback(result)
+    assert result.exit_code == USAGE_STATUS
+    line = result.stderr.strip()
+    assert "\n" not in line and line.startswith(f"error: serving on {host}, which other machines can reach")
+    assert "--token" in line and "SPINSCOPE_TOKEN" in line
+    assert never_listens == []
+
+
+@pytest.mark.parametrize("token", ["two words", "naïve-token"])
+def test_serve_refuses_a_token_no_header_can_carry(never_listens, token):
+    line = error_line(["serve", "--host", "0.0.0.0", "--token", token])
+    assert "printable ASCII without spaces" in line and token not in line
+    assert never_listens == []
+
+
+def test_serve_without_a_token_stops_a_real_process_at_once(tmp_path):
+    """``spinscope serve --host 0.0.0.0`` without a token: one line, exit 2, before any model loads."""
+    with socket.socket() as probe:  # a free port, to check that nothing listens on it afterwards
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if name != "SPINSCOPE_TOKEN"}
+    begin = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "spinscope", "serve", "--host", "0.0.0.0", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == USAGE_STATUS, result.stderr
+    assert time.monotonic() - begin < 30  # it loads no model and starts no server
+    assert result.stderr.startswith("error: serving on 0.0.0.0") and result.stderr.strip().count("\n") == 0
+    assert "Uvicorn running" not in result.stderr + result.stdout
+    with socket.socket() as client, pytest.raises(ConnectionRefusedError):
+        client.settimeout(5)
+        client.connect(("127.0.0.1", port))
 
 
 # --- a real process: what a user sees -----------------------------------------------------

@@ -269,3 +269,12 @@ def test_real_label_files_and_templates_read_cleanly(semeval_dir):
                 )
             checked += 1
     assert checked >= 6
+
+
+@pytest.mark.parametrize("aid", ["../secret.txt", "/etc/passwd", "sub/doc.txt", "..", ""])
+def test_a_document_id_cannot_point_outside_the_documents_folder(tmp_path, aid):
+    (tmp_path / "bg" / "train-documents").mkdir(parents=True)
+    split = Split(tmp_path, "bg", "train")
+    assert split.document_path("BG_1.txt") == tmp_path / "bg" / "train-documents" / "BG_1.txt"
+    with pytest.raises(DataError, match="is not a file name"):
+        split.document_path(aid)

@@ -41,7 +41,7 @@ class Job:
 
     def article_path(self, aid: str) -> Path:
         if self.spec.dataset is Dataset.SEMEVAL2025:
-            return self.split.documents_dir() / aid
+            return self.split.document_path(aid)
         return self.split.article_path(self.spec.subtask, aid)
 
     def read(self, aid: str) -> Article:

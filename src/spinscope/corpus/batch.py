@@ -2,10 +2,13 @@
 
     result = run_batch("corpus.jsonl", "corpus.sqlite", workers=2)
 
-The parent process reads the input (:mod:`~.readers`) and is the only one to write to the
-database (:mod:`~.store`); workers (:mod:`~.engines`) only analyse. A rerun skips the articles
-already stored for the current model version; an article whose analysis fails is stored with
-the reason.
+The parent process reads the input (:mod:`~.readers`) and is the only one of a batch to write
+to the database (:mod:`~.store`); workers (:mod:`~.engines`) only analyse. A rerun skips the
+articles already stored for the current model version; an article whose analysis fails is
+stored with the reason. Two batches on one database store each article once (the second to
+finish an article finds it stored and counts it as skipped), and a database that fails (a full
+disk, a read-only file) stops the batch with a :class:`~spinscope.errors.StoreError`, keeping
+every article stored before.
 """
 
 from __future__ import annotations
@@ -67,12 +70,12 @@ def analyse_records(
     _check_engine(engine, workers)
     started = time.perf_counter()
     model_dir = str(model_dir) if model_dir else None
-    # The models' versions; this process analyses too only with one local worker.
-    analyzer = load_analyzer(model_dir, cache) if engine == "local" and workers == 1 else None
-    info = (analyzer if analyzer is not None else Analyzer(model_dir, preload=False)).model_info
-    version = model_version(info)
-    result = BatchResult(Path(db), version, inputs=len(records), problems=list(problems or []))
-    with Store(db) as store:
+    with Store(db) as store:  # a database that cannot be used stops the batch before the models load
+        # The models' versions; this process analyses too only with one local worker.
+        analyzer = load_analyzer(model_dir, cache) if engine == "local" and workers == 1 else None
+        info = (analyzer if analyzer is not None else Analyzer(model_dir, preload=False)).model_info
+        version = model_version(info)
+        result = BatchResult(Path(db), version, inputs=len(records), problems=list(problems or []))
         store.register_model_version(version, info, __version__)
         stored = store.stored_hashes(version, include_failed=not retry_failed)
         todo = _not_stored(records, stored, result)

@@ -84,9 +84,13 @@ def read_input(
 
 
 def _read(path: Path, split: str | None) -> Iterator[ArticleRecord | Problem]:
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as error:  # a name too long for the system, a folder that may not be searched
+        raise InputError(f"{path} cannot be read ({error.strerror or error})") from None
+    if not exists:
         raise NotFoundError(f"no such file or folder: {path}")
-    if path.is_dir():
+    if is_dir:
         if is_2023_data(path):
             return read_semeval(path, split)
         if is_2023_data(path.parent) and split_folders(path):
@@ -212,15 +216,26 @@ def read_jsonl(path: Path) -> Iterator[ArticleRecord | Problem]:
                 continue
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield Problem(where, f"not valid JSON ({error.msg} at column {error.colno})")
+            record = _json_line(line, where)
+            if isinstance(record, Problem):
+                yield record
                 continue
             if not isinstance(record, dict):
                 yield Problem(where, 'expected a JSON object like {"id": "a1", "text": "..."}')
                 continue
             yield _from_fields(record, where)
+
+
+def _json_line(line: str, where: str) -> object:
+    """The JSON value of one line, or the :class:`Problem` that prevents reading it."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        return Problem(where, f"not valid JSON ({error.msg} at column {error.colno})")
+    except RecursionError:
+        return Problem(where, "not readable JSON (arrays or objects nested too deeply)")
+    except ValueError as error:  # Python refuses integers of more than 4,300 digits
+        return Problem(where, f"not readable JSON ({error})")
 
 
 def read_csv(path: Path) -> Iterator[ArticleRecord | Problem]:
@@ -297,6 +312,7 @@ def read_semeval(
                     seen.add(aid)
                     found = True
                     try:
+                        check_size(path.stat().st_size, str(path))
                         text = decode_bytes(path.read_bytes(), str(path))
                     except OSError as error:
                         yield Problem(str(path), f"cannot be read ({error.strerror or error})")

@@ -68,9 +68,10 @@ def check_host(host: str, allow_private: bool = False) -> list[IPAddress]:
 def _parse(url: str | httpx.URL) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
+        host = parsed.host  # decodes the IDNA name: a malformed "xn--" label raises here
+    except (httpx.InvalidURL, TypeError, UnicodeError) as exc:  # UnicodeError: also a lone surrogate
         raise InvalidURLError(f"Invalid URL {str(url)!r}; give a full http:// or https:// URL.") from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not host:
         raise InvalidURLError(f"Unsupported URL {str(url)!r}; give a full http:// or https:// URL.")
     return parsed
 
@@ -79,10 +80,19 @@ def _decode(body: bytes, charset: str | None) -> str:
     if charset:
         try:
             return body.decode(charset, errors="replace")
-        except LookupError:
-            pass  # unknown charset name: fall back to detection
+        except (LookupError, ValueError):
+            # An unknown name, or one the site chose to break us: idna, punycode and undefined
+            # raise UnicodeError whatever the error handler, a NUL in the name a ValueError.
+            pass  # fall back to detection
     best = charset_normalizer.from_bytes(body).best() if body else None
     return str(best) if best is not None else body.decode("utf-8", errors="replace")
+
+
+def _declares_more(content_length: str, max_bytes: int) -> bool:
+    """Whether a Content-Length header declares more than ``max_bytes``; a malformed one (a
+    sign, "²", thousands of digits) declares nothing, and the body is counted as it comes."""
+    digits = content_length.strip()
+    return digits.isascii() and digits.isdigit() and (len(digits) > 18 or int(digits) > max_bytes)
 
 
 def _get_once(client: httpx.Client, url: httpx.URL, ip: IPAddress, max_bytes: int) -> httpx.URL | tuple[str, str]:
@@ -93,7 +103,12 @@ def _get_once(client: httpx.Client, url: httpx.URL, ip: IPAddress, max_bytes: in
         headers={"Host": url.netloc.decode("ascii")},
         extensions={"sni_hostname": url.raw_host.decode("ascii")},  # SNI + cert check use the name
     )
-    response = client.send(request, stream=True)
+    try:
+        response = client.send(request, stream=True)
+    except ValueError as exc:
+        # httpx prepares a redirect's next request even when not following it, and urllib
+        # refuses some Locations ("Invalid IPv6 URL"): the site's answer, not our error.
+        raise FetchError(f"{url} sent an answer that cannot be read ({exc}); try another URL.") from exc
     try:
         if response.status_code in REDIRECT_CODES:
             location = response.headers.get("location")
@@ -101,7 +116,7 @@ def _get_once(client: httpx.Client, url: httpx.URL, ip: IPAddress, max_bytes: in
                 raise FetchError(f"{url} sent a redirect without a Location; try another URL.")
             try:
                 return url.join(location)
-            except httpx.InvalidURL as exc:
+            except (httpx.InvalidURL, ValueError) as exc:  # ValueError: urllib's, e.g. "Invalid IPv6 URL"
                 raise FetchError(f"{url} redirected to an invalid URL; try another URL.") from exc
         if not 200 <= response.status_code < 300:
             raise FetchError(f"The site answered HTTP {response.status_code} for {url}; check the URL or try later.")
@@ -112,8 +127,7 @@ def _get_once(client: httpx.Client, url: httpx.URL, ip: IPAddress, max_bytes: in
                 " give the URL of a web page."
             )
         too_large = PageTooLargeError(f"{url} is larger than {max_bytes} bytes; give a smaller page.")
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_bytes:
+        if _declares_more(response.headers.get("content-length", ""), max_bytes):
             raise too_large
         body = bytearray()
         for chunk in response.iter_bytes():

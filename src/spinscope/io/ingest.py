@@ -21,9 +21,14 @@ def article_from_html(html: str, source: str = "input", **meta) -> Article:
     """Extract the title and main text of a web page (trafilatura) into an article."""
     import trafilatura  # a quarter of a second to import: only when a page is read
 
-    extracted = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True
-    )
+    try:
+        extracted = trafilatura.bare_extraction(
+            html, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True
+        )
+    except AssertionError:
+        # Its date finder (htmldate) asserts when the page's root element is one it strips, as
+        # when markup opens with <svg> or <math> around everything: there is no article there.
+        extracted = None
     text = getattr(extracted, "text", None) if extracted is not None else None
     if not text or not text.strip():
         raise NoArticleError(f"no article text found in the HTML of {source}: give the article's own page or its text")
@@ -55,13 +60,20 @@ def article_from_bytes(data: bytes, source: str = "input", html: bool | None = N
 
 
 def read_path(path: Path) -> bytes:
-    """The bytes of the article file ``path``, refused when missing, a folder or too large."""
-    if not path.exists():
-        raise NotFoundError(f"no such file: {path}")
-    if path.is_dir():
-        raise InputError(f"{path} is a folder: give one article file (a folder of articles is a corpus)")
-    check_size(path.stat().st_size, str(path))
-    return path.read_bytes()
+    """The bytes of the article file ``path``, refused when missing, a folder, unreadable or too large."""
+    try:
+        if not path.exists():
+            raise NotFoundError(f"no such file: {path}")
+        if path.is_dir():
+            raise InputError(f"{path} is a folder: give one article file (a folder of articles is a corpus)")
+        check_size(path.stat().st_size, str(path))
+        # A device or a pipe reports no size: read one byte past the limit, never the whole stream.
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise InputError(f"{path} cannot be read ({error.strerror or error}): give a readable article file") from None
+    check_size(len(data), str(path))
+    return data
 
 
 def read_file(path: Path, **meta) -> Article:

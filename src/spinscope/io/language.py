@@ -75,7 +75,9 @@ def _detector():
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the main language of ``text``, or ``None`` when unsure."""
-    language = _detector().detect_language_of(text[:5000])
+    # The detector takes UTF-8: a lone surrogate (from a JSON escape) would make it raise.
+    sample = text[:5000].encode("utf-8", errors="replace").decode("utf-8")
+    language = _detector().detect_language_of(sample)
     return language.iso_code_639_1.name.lower() if language else None
 
 

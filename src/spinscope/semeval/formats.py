@@ -35,15 +35,27 @@ SpanRow = tuple[str, str, int, int]
 
 def read_article(path: Path | str, language: str | None = None) -> Article:
     """Read an article file exactly (no newline translation), so span offsets stay valid."""
-    text = decode_bytes(Path(path).read_bytes(), source=str(path))
-    return Article(text, id=article_id(path), language=language)
+    return Article(_read_text(Path(path)), id=article_id(path), language=language)
+
+
+def _read_text(path: Path) -> str:
+    """The exact text of an article or document file of a data folder."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path} cannot be read ({error.strerror or error})") from None
+    return decode_bytes(data, source=str(path))
 
 
 def _rows(path: Path, min_fields: int) -> Iterator[tuple[int, list[str]]]:
     """Tab-separated rows of ``path`` with their 1-based line numbers; blank lines skipped."""
     if not path.is_file():
         raise DataError(f"missing label file {path}")
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - its own error gets a message; the with below closes it
+    except OSError as error:
+        raise DataError(f"{path} cannot be read ({error.strerror or error})") from None
+    with handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
@@ -165,7 +177,7 @@ def _write(path: Path, lines: Iterable[str]) -> None:
 
 def read_document(path: Path | str, language: str | None = None) -> Article:
     """A SemEval-2025 document; its id is the file name with ``.txt``, as in the label files."""
-    return Article(decode_bytes(Path(path).read_bytes(), source=str(path)), id=Path(path).name, language=language)
+    return Article(_read_text(Path(path)), id=Path(path).name, language=language)
 
 
 def _semicolon_list(value: str, known: Sequence[str], what: str, where: str) -> list[str]:
@@ -247,11 +259,14 @@ def locate_mention(text: str, mention: Mention) -> tuple[int, int] | None:
     then the occurrence of the mention's text nearest to its offset.
     """
     start, stop = mention.start, mention.end
-    if text[start:stop] == mention.text:
-        return start, stop
-    for shift in (text[:start].count("\n"), text[: start - text[:start].count("\n")].count("\n")):
-        if text[start - shift : stop - shift] == mention.text:
-            return start - shift, stop - shift
+    if not mention.text:
+        return None  # no words to find, and an empty match would be anywhere
+    # Offsets that do not span the words (or a slice cut short by the end of the text) hold nothing.
+    if start >= 0 and stop - start == len(mention.text):
+        crlf = text[:start].count("\n")
+        for shift in (0, crlf, text[: start - crlf].count("\n")):
+            if text[start - shift : stop - shift] == mention.text:
+                return start - shift, stop - shift
     found = [m.start() for m in re.finditer(re.escape(mention.text), text)]
     if not found:
         return None

@@ -70,7 +70,7 @@ class Split:
 
     def article_paths(self, subtask: int) -> list[Path]:
         folder = self.articles_dir(subtask)
-        return sorted(p for p in folder.iterdir() if _ARTICLE_FILE.search(p.name))
+        return sorted(p for p in folder.iterdir() if _ARTICLE_FILE.search(p.name) and p.is_file())
 
     def labels_file(self, subtask: int) -> Path:
         return self.root / f"{self.split}-labels-subtask-{subtask}.txt"
@@ -80,6 +80,17 @@ class Split:
 
     def spans_dir(self) -> Path:
         return self.root / f"{self.split}-labels-subtask-3-spans"
+
+    def document_path(self, aid: str) -> Path:
+        """The SemEval-2025 document with id ``aid`` (its file name): an id that is not a plain
+        file name (a path, ``..``) is a :class:`DataError`, so a label file cannot point outside
+        the documents folder."""
+        if not aid or Path(aid).name != aid or aid in (".", ".."):
+            raise DataError(
+                f"document id {aid!r} is not a file name: the ids of {self.root} must name files "
+                f"of its {self.split}-documents folder"
+            )
+        return self.documents_dir() / aid
 
     def documents_dir(self) -> Path:
         """``DATA_DIR/LANG/SPLIT-documents`` (SemEval-2025): one article per file, named by its id."""

@@ -122,9 +122,9 @@ def _read_2025(split: Split) -> list[LabelledArticle]:
     mentions: dict[str, list[formats.EntityLabel]] = {}
     for row in formats.read_entity_labels(split.labels_file(1)):
         mentions.setdefault(row.article, []).append(row)
-    folder, records = split.documents_dir(), []
+    records = []
     for aid in sorted(narratives):
-        path = folder / aid
+        path = split.document_path(aid)
         if not path.is_file():
             log.warning("%s: %s is labelled but %s is missing; skipped", split.labels_file(2), aid, path)
             continue

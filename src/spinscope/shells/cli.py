@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -36,6 +36,9 @@ from ..semeval import split_of
 from ..tasks import TASKS
 from . import render
 from .progress_view import progress_bars, stderr, warnings_shown
+
+if TYPE_CHECKING:
+    from .api.access import Access
 
 app = typer.Typer(
     add_completion=False,
@@ -289,6 +292,14 @@ def heldout(
 # --- the web app and corpus mode ----------------------------------------------------------
 
 
+#: The environment variable ``serve`` reads its API token from (never writes).
+TOKEN_VARIABLE = "SPINSCOPE_TOKEN"
+#: As :data:`spinscope.shells.api.access.SHARED_RATE_LIMIT`, for the help (the API loads with the command).
+SHARED_RATE_LIMIT = 60
+#: Shorter API tokens get a warning.
+SHORT_TOKEN = 16
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1 keeps it local).")] = "127.0.0.1",
@@ -298,12 +309,56 @@ def serve(
     db: Annotated[
         Path | None, typer.Option("--db", help="A corpus database (spinscope batch) to show at /corpus.")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar=TOKEN_VARIABLE,
+            show_envvar=True,
+            help="The API token every call must send as 'Authorization: Bearer TOKEN'; needed on any address "
+            f"but loopback. Prefer {TOKEN_VARIABLE}: other users of this machine can read command lines.",
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--rate-limit",
+            min=0,
+            metavar="N",
+            help=f"API calls a minute per client address, then 429 (0: no limit). Default: {SHARED_RATE_LIMIT} "
+            "on a shared address, none on loopback.",
+        ),
+    ] = None,
 ):
     """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
     from . import api  # FastAPI takes a sixth of a second to import: this command only
+    from .api.access import access_for, is_loopback  # the same: this command only
 
     with friendly_errors():
-        api.serve(host, port, workers, models, db)
+        if not token and not is_loopback(host):  # refused before anything loads or listens
+            raise InputError(
+                f"serving on {host}, which other machines can reach, needs an API token: pass --token TOKEN "
+                f"or set {TOKEN_VARIABLE} (or serve on 127.0.0.1)"
+            )
+        access = access_for(host, token, rate_limit)
+        _say_access(host, access)
+        api.serve(host, port, workers, models, db, token=access.token, rate_limit=access.rate_limit or 0)
+
+
+def _say_access(host: str, access: Access) -> None:
+    """Tell whoever starts a server what its clients must send, and warn of a guessable token."""
+    rules = [
+        "every API call needs 'Authorization: Bearer <token>'" if access.token else "the API needs no token",
+        f"at most {access.rate_limit} calls a minute per client" if access.rate_limit else "no rate limit",
+    ]
+    stderr.print(f"serving on {host}: {'; '.join(rules)}", highlight=False, soft_wrap=True)
+    if access.token is not None and len(access.token) < SHORT_TOKEN:
+        stderr.print(
+            f"[yellow]warning:[/] the API token has {len(access.token)} characters and can be guessed: "
+            'use 16 or more, e.g. python -c "import secrets; print(secrets.token_urlsafe())"',
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 class Engine(StrEnum):

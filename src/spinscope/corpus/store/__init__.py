@@ -4,7 +4,10 @@ Each article is keyed by a hash of its text; each analysis by ``(article hash, m
 version)``. :meth:`Store.save` writes one article with everything about it in ONE
 transaction, so a process killed at any moment (Ctrl-C, ``kill -9``) leaves either the whole
 article or nothing, and a rerun skips what is already stored: every article is stored
-exactly once per model version. Only one process should write at a time (the batch parent).
+exactly once per model version, even by two batches writing at once. Readers (``serve --db``,
+the report, export) go on while a batch writes and see whole articles only; a full disk, a
+read-only file or folder, a damaged file raise a :class:`~spinscope.errors.StoreError` saying
+what to do, leaving the database as its last commit left it (:mod:`~.connection`).
 
 Tables (:mod:`~.schema`): ``articles`` (text and metadata), ``analyses`` (status ``ok`` or
 ``failed`` with its reason, genre, the analysis JSON), ``model_versions``, and one table per

@@ -7,6 +7,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from ... import __version__
 from ...analysis import Analysis
 from ...errors import MissingStoreError, StoreError
+from .connection import connect
 from .queries import CorpusQueries
 from .schema import (
     ANALYSES,
@@ -72,39 +74,47 @@ def _task_columns_of(analysis: dict) -> tuple:
 
 
 class Store(CorpusQueries):
-    """A corpus database. Use as a context manager; ``Store(path, create=False)`` only reads."""
+    """A corpus database. Use as a context manager; ``Store(path, create=False)`` only reads.
+
+    Any number of processes may use one database at once: a :meth:`save` waits for another
+    writer's transaction, and readers never wait for writers. Used as a context manager, a
+    store that only reads sees one snapshot for the whole block: the articles committed
+    when it first reads, each whole, however many a batch commits meanwhile.
+    """
 
     def __init__(self, path: Path | str, create: bool = True):
         self.path = Path(path)
+        self.create = create
         if not create and not self.path.is_file():
             raise MissingStoreError(f"no corpus database at {self.path}: analyse a corpus into it first")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = connect(self.path, writer=create)
         try:
-            # isolation_level=None: no implicit transactions; save() says BEGIN/COMMIT itself.
-            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            # NORMAL with WAL: a commit survives a killed process; only a power cut may
-            # lose the last commits, and never leaves a half-written one.
-            self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate(create)
-        except sqlite3.DatabaseError as error:
+        except sqlite3.DatabaseError as error:  # what connect() does not tell: a file of another kind
+            self.db.close()
             raise StoreError(
                 f"{self.path} is not a spinscope database ({error}): give a new file name or "
                 "a database made by a spinscope batch"
             ) from None
+        except BaseException:
+            self.db.close()
+            raise
 
     def _migrate(self, create: bool) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version == 0 and not tables:
-            if not create:
-                raise StoreError(f"{self.path} is empty: analyse a corpus into it first")
-            self.db.executescript("BEGIN;" + SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-        elif version in UPGRADABLE and ANALYSES in tables:  # new tables only: old rows stay as they are
-            self.db.executescript("BEGIN;" + SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        # One statement, so one snapshot: a batch creating the schema meanwhile shows all of it or none.
+        version, names = self.db.execute(
+            "SELECT user_version, (SELECT group_concat(name, ' ') FROM sqlite_master WHERE type = 'table') "
+            "FROM pragma_user_version"
+        ).fetchone()
+        tables = set((names or "").split())
+        if version == 0 and not tables and not create:
+            raise StoreError(f"{self.path} is empty: analyse a corpus into it first")
+        if (version == 0 and not tables) or (version in UPGRADABLE and ANALYSES in tables):
+            # New tables only, old rows stay as they are. IMMEDIATE and IF NOT EXISTS: a second
+            # batch doing the same at the same moment waits for the first, then finds it done.
+            self.db.executescript("BEGIN IMMEDIATE;" + SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         elif version != SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} is not a spinscope corpus database (schema version {version}, "
@@ -115,6 +125,10 @@ class Store(CorpusQueries):
         self.db.close()
 
     def __enter__(self) -> Store:
+        if not self.create:
+            # A deferred transaction that only reads: its snapshot is taken at the first
+            # query and kept to the end of the block (WAL keeps it while batches commit).
+            self.db.execute("BEGIN")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -171,8 +185,9 @@ class Store(CorpusQueries):
                 self._insert_analysis(key, model_version, analysis.to_dict())
             db.execute("COMMIT")
         except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite has already rolled back after a full disk or an I/O error
+                with suppress(StoreError, sqlite3.Error):  # the failure that got here is the one to tell
+                    db.execute("ROLLBACK")
             raise
         return True
 

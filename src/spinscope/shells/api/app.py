@@ -15,21 +15,31 @@ from starlette.concurrency import run_in_threadpool
 from ... import __version__
 from ...io import MAX_BYTES, MAX_CHARS
 from ...pipeline import Analyzer
+from .access import Access
 from .errors import add_error_handlers
-from .middleware import BodyLimitMiddleware
+from .metrics import ApiMetrics, MetricsMiddleware
+from .middleware import AccessMiddleware, BodyLimitMiddleware, document_access
 from .routes import WEB_DIR, router
-from .service import AnalysisService, warm_up
+from .service import AnalysisService, ServiceLimits, warm_up
 
 log = logging.getLogger("spinscope.api")
 
 
-def create_app(analyzer=None, models: Path | str | None = None, db: Path | str | None = None) -> FastAPI:
+def create_app(
+    analyzer=None,
+    models: Path | str | None = None,
+    db: Path | str | None = None,
+    access: Access | None = None,
+    limits: ServiceLimits | None = None,
+) -> FastAPI:
     """The spinscope web application.
 
     ``analyzer`` is any object with ``analyze(article) -> Analysis`` (tests inject one);
     when omitted, an :class:`~spinscope.pipeline.Analyzer` is loaded from ``models`` (the
     shipped models by default) once, when the application starts. ``db`` is a corpus
-    database (``spinscope batch``) shown at ``/corpus``.
+    database (``spinscope batch``) shown at ``/corpus``. ``access`` holds the API token and
+    the rate limit (:mod:`.access`; none by default). ``limits`` bound the cache of analyses,
+    the analysis queue and the time a request waits (:class:`~.service.ServiceLimits`).
     """
     app = FastAPI(
         title="spinscope",
@@ -40,12 +50,18 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
             f"request bodies at most {MAX_BYTES:,} bytes). Errors are JSON: "
             '`{"error": "what was wrong and what to do"}`.'
         ),
-        lifespan=_lifespan(analyzer, models),
+        lifespan=_lifespan(analyzer, models, limits),
         docs_url=None,
         redoc_url=None,
     )
     app.state.corpus_db = db
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BYTES)
+    # Added after the body cap, so it runs before it: a refused request is answered before its body is read.
+    app.add_middleware(AccessMiddleware, access=access)
+    document_access(app, access or Access())
+    # Outermost: every answer is counted, the refusals of the middlewares above included.
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
     add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount("/docs-assets", StaticFiles(directory=_swagger_assets()), name="docs-assets")
@@ -53,7 +69,9 @@ def create_app(analyzer=None, models: Path | str | None = None, db: Path | str |
     return app
 
 
-def _lifespan(analyzer, models: Path | str | None) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    analyzer, models: Path | str | None, limits: ServiceLimits | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start-up: the given ``analyzer``, or the Analyzer of ``models`` loaded and warmed up once per process."""
 
     @asynccontextmanager
@@ -61,11 +79,15 @@ def _lifespan(analyzer, models: Path | str | None) -> Callable[[FastAPI], Abstra
         if analyzer is None:
             loaded = await run_in_threadpool(Analyzer, models)
             await run_in_threadpool(warm_up, loaded)
-            app.state.service = AnalysisService(loaded)
+            app.state.service = AnalysisService(loaded, limits)
         else:
-            app.state.service = AnalysisService(analyzer)
+            app.state.service = AnalysisService(analyzer, limits)
+        app.state.metrics.watch(app.state.service)
         log.info("spinscope %s ready", __version__)
-        yield
+        try:
+            yield
+        finally:
+            app.state.service.close()
 
     return lifespan
 

@@ -51,10 +51,93 @@
     }
   }
 
+  // --- the API token: a shared server answers 401 until the page sends it ------------------
+
+  const TOKEN_KEY = "spinscope.token"; // in sessionStorage: this tab keeps it until it closes
+  let asking = null; // the question on screen, so that calls refused together ask once
+
+  function storedToken() {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      return null; // storage disabled: the token is asked for on each refusal
+    }
+  }
+
+  function keepToken(token) {
+    try {
+      if (token) sessionStorage.setItem(TOKEN_KEY, token);
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // storage disabled: nothing is kept
+    }
+  }
+
+  /** Ask for the token (saying so when the last one was refused); null when the reader cancels. */
+  function askToken(refused) {
+    if (asking) return asking;
+    const dialog = $("token-dialog");
+    if (typeof dialog.showModal !== "function") {
+      const given = window.prompt(refused ? "The server refused that token. API token:" : "This server asks for an API token:");
+      return Promise.resolve(given && given.trim() ? given.trim() : null);
+    }
+    const input = $("token");
+    const error = $("token-error");
+    input.value = "";
+    error.textContent = refused ? "The server refused that token: check it and type it again." : "";
+    error.hidden = !refused;
+    asking = new Promise((resolve) => {
+      const finish = (token) => {
+        $("token-form").removeEventListener("submit", submit);
+        $("token-cancel").removeEventListener("click", cancel);
+        dialog.removeEventListener("cancel", cancel);
+        if (dialog.open) dialog.close();
+        asking = null;
+        resolve(token);
+      };
+      const submit = (event) => {
+        event.preventDefault();
+        const token = input.value.trim();
+        if (!/^[\x21-\x7e]+$/.test(token)) { // what an HTTP header can carry
+          error.textContent = token ? "A token has only letters, digits and punctuation, without spaces." : "Type the token first.";
+          error.hidden = false;
+          input.focus();
+          return;
+        }
+        finish(token);
+      };
+      const cancel = (event) => {
+        event.preventDefault();
+        finish(null);
+      };
+      $("token-form").addEventListener("submit", submit);
+      $("token-cancel").addEventListener("click", cancel);
+      dialog.addEventListener("cancel", cancel); // Escape
+      dialog.showModal();
+      input.focus();
+    });
+    return asking;
+  }
+
+  /** fetch() with the token as "Authorization: Bearer"; on a 401, ask for it and send the request again. */
+  async function apiFetch(url, init = {}) {
+    for (;;) {
+      const token = storedToken();
+      const headers = new Headers(init.headers || {});
+      if (token) headers.set("Authorization", `Bearer ${token}`);
+      const response = await fetch(url, { ...init, headers });
+      if (response.status !== 401) return response;
+      if (token) keepToken(null); // refused: never sent again
+      const given = await askToken(Boolean(token));
+      if (!given) throw new Error("This server asks for an API token: analyse again to type it, or ask whoever runs the server for it.");
+      keepToken(given);
+    }
+  }
+
   // --- taxonomy ---------------------------------------------------------------------------
 
   async function loadTaxonomy() {
-    const response = await fetch("/api/v1/taxonomy");
+    const response = await apiFetch("/api/v1/taxonomy");
     if (!response.ok) throw new Error("Could not load the label definitions.");
     const taxonomy = await response.json();
     for (const kind of ["genres", "frames", "techniques", "narratives", "subnarratives", "roles", "fine_roles"]) {
@@ -149,7 +232,7 @@
     controller = new AbortController();
     setBusy(true);
     try {
-      const response = await fetch(request.url, { ...request.init, signal: controller.signal });
+      const response = await apiFetch(request.url, { ...request.init, signal: controller.signal });
       const body = await response.text();
       let data;
       try {
@@ -410,6 +493,15 @@
     $("form").addEventListener("submit", async (event) => {
       event.preventDefault(); // before any await, or the browser submits the form itself
       await ready;
+      if (!labels.size) { // the definitions were refused (no token yet): fetch them with the token
+        clearMessages();
+        try {
+          await loadTaxonomy();
+        } catch (error) {
+          showError(error.message);
+          return;
+        }
+      }
       await analyse(event);
     });
     $("cancel").addEventListener("click", () => controller && controller.abort());
