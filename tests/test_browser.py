@@ -94,15 +94,14 @@ def analyzer(tmp_path_factory):
     return Analyzer(embedder=Embedder(EmbeddingCache(tmp_path_factory.mktemp("embeddings") / "cache.sqlite")))
 
 
-@pytest.fixture(scope="module")
-def base_url(analyzer):
-    """The app served by uvicorn on a free port of 127.0.0.1, in a thread of this process."""
+def _serve(app):
+    """``app`` served by uvicorn on a free port of 127.0.0.1, in a thread of this process."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(analyzer=analyzer), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -113,6 +112,12 @@ def base_url(analyzer):
     server.should_exit = True
     thread.join(10)
     sock.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(analyzer):
+    """The app on loopback, as `spinscope serve` runs it by default."""
+    yield from _serve(create_app(analyzer=analyzer))
 
 
 @pytest.fixture(scope="module")
@@ -230,25 +235,9 @@ TOKEN = "page-token_1234567890"
 @pytest.fixture(scope="module")
 def shared_url(analyzer):
     """The app as a shared server serves it: every API call needs the token."""
-    import uvicorn
-
     from spinscope.shells.api.access import Access
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(analyzer=analyzer, access=Access(token=TOKEN))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    yield from _serve(create_app(analyzer=analyzer, access=Access(token=TOKEN)))
 
 
 def test_page_asks_a_shared_server_for_its_token_once(browser, shared_url):

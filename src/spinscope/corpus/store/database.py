@@ -22,6 +22,7 @@ from .schema import (
     INSERT_ANALYSIS,
     SCHEMA,
     SCHEMA_VERSION,
+    STORED_EXPORT_COLUMNS,
     TASK_ANALYSES_COLUMNS,
     UPGRADABLE,
     analyses_tables,
@@ -265,22 +266,7 @@ class Store(CorpusQueries):
         )
         for r in rows:
             slim = json.loads(r["analysis"]) if r["analysis"] else None
-            row = {
-                key: r[key]
-                for key in (
-                    "id",
-                    "hash",
-                    "source",
-                    "url",
-                    "title",
-                    "date",
-                    "language",
-                    "model_version",
-                    "status",
-                    "error",
-                    "genre",
-                )
-            }
+            row = {key: r[key] for key in STORED_EXPORT_COLUMNS}
             row.update(_export_lists(slim or {}))
             if with_analysis:  # read back and written out: the Analysis JSON of today, checked
                 row["analysis"] = (

@@ -107,8 +107,8 @@ INSERT_ANALYSIS = (
     + ")"
 )
 
-#: The columns of :meth:`Store.export_rows`, in order (``analysis`` holds the full Analysis).
-EXPORT_COLUMNS = (
+#: The columns of :meth:`Store.export_rows` read as they are stored, in order.
+STORED_EXPORT_COLUMNS = (
     "id",
     "hash",
     "source",
@@ -120,12 +120,8 @@ EXPORT_COLUMNS = (
     "status",
     "error",
     "genre",
-    "frames",
-    "techniques",
-    "narratives",
-    "entities",
-    "n_paragraphs",
-    "n_spans",
 )
+#: The columns of :meth:`Store.export_rows`, in order (``analysis`` holds the full Analysis).
+EXPORT_COLUMNS = (*STORED_EXPORT_COLUMNS, "frames", "techniques", "narratives", "entities", "n_paragraphs", "n_spans")
 #: Columns holding lists (joined with ``;`` in CSV); an entity is written ``name (role)``.
 LIST_COLUMNS = ("frames", "techniques", "narratives", "entities")
