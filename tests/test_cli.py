@@ -244,3 +244,13 @@ def test_serve_on_loopback_asks_for_a_token_and_a_limit_when_given(served):
 def test_serve_help_gives_the_default_rate_limit_of_shared_servers():
     assert cli.SHARED_RATE_LIMIT == access.SHARED_RATE_LIMIT
     assert "SPINSCOPE_TOKEN" in runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"}).stdout
+
+
+def test_serve_passes_the_queue_time_limit_and_cache_to_the_app(served):
+    result = runner.invoke(app, ["serve", "--queue", "0", "--time-limit", "5", "--cache", "0"])
+    assert result.exit_code == 0, result.output
+    with TestClient(served[0][0]) as client:  # its lifespan builds the analysis service
+        limits = client.app.state.service.limits
+    assert (limits.queue, limits.time_limit, limits.cache_entries) == (0, 5.0, 0)
+    refused = runner.invoke(app, ["serve", "--time-limit", "0"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output

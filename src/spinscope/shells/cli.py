@@ -329,10 +329,21 @@ def serve(
             "on a shared address, none on loopback.",
         ),
     ] = None,
+    queue: Annotated[
+        int, typer.Option("--queue", min=0, help="Analyses that may wait while one runs; past them, 503 at once.")
+    ] = 16,
+    time_limit: Annotated[
+        float,
+        typer.Option("--time-limit", min=1.0, metavar="SECONDS", help="Longest wait for an analysis, then 503."),
+    ] = 60.0,
+    cache_entries: Annotated[
+        int, typer.Option("--cache", min=0, metavar="N", help="Analyses kept to answer repeats at once (0: none).")
+    ] = 2048,
 ):
     """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
     from . import api  # FastAPI takes a sixth of a second to import: this command only
     from .api.access import access_for, is_loopback  # the same: this command only
+    from .api.service import ServiceLimits  # the same: this command only
 
     with friendly_errors():
         if not token and not is_loopback(host):  # refused before anything loads or listens
@@ -342,7 +353,8 @@ def serve(
             )
         access = access_for(host, token, rate_limit)
         _say_access(host, access)
-        api.serve(host, port, workers, models, db, token=access.token, rate_limit=access.rate_limit or 0)
+        limits = ServiceLimits(cache_entries=cache_entries, queue=queue, time_limit=time_limit)
+        api.serve(host, port, workers, models, db, token=access.token, rate_limit=access.rate_limit or 0, limits=limits)
 
 
 def _say_access(host: str, access: Access) -> None:

@@ -11,6 +11,7 @@ from ...errors import MissingStoreError
 from ...pipeline import model_folder
 from .access import access_for
 from .app import create_app
+from .service import ServiceLimits
 
 
 def serve(
@@ -21,8 +22,12 @@ def serve(
     db: Path | None = None,
     token: str | None = None,
     rate_limit: int | None = None,
+    limits: ServiceLimits | None = None,
 ) -> None:
     """Run the API and the page with uvicorn; each worker process loads the models once.
+
+    ``limits`` bound each worker's analysis queue, request time and cache (defaults:
+    :class:`.service.ServiceLimits`).
 
     On any address but loopback the API needs ``token`` (a :class:`~spinscope.errors.ConfigError`
     without one, before anything listens) and each client address gets ``rate_limit`` requests
@@ -43,11 +48,15 @@ def serve(
         with Store(db, create=False):  # not SQLite, or another schema: a StoreError before serving
             pass
     if workers <= 1:
-        uvicorn.run(create_app(models=folder, db=db, access=access), host=host, port=port)
+        uvicorn.run(create_app(models=folder, db=db, access=access, limits=limits), host=host, port=port)
         return
     # uvicorn.run() takes several workers only with an import string, which cannot carry settings.
     config = uvicorn.Config(
-        partial(create_app, models=folder, db=db, access=access), factory=True, host=host, port=port, workers=workers
+        partial(create_app, models=folder, db=db, access=access, limits=limits),
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
     )
     with suppress(KeyboardInterrupt):  # as in uvicorn.run(): Ctrl+C is how a server is stopped
         Multiprocess(config, sockets=[config.bind_socket()]).run()
