@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The French war-coverage example next to the checkout, else an article written for spinscope.
 EXAMPLE ?= $(firstword $(wildcard ../shared/examples/fr-liman-nuclear.txt) examples/harbour-closure.txt)
 
-.PHONY: demo test test-fast lint format fuzz load screenshot install train finetune bench clean
+.PHONY: demo test test-fast lint format fuzz load screenshot extension install train finetune bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,15 @@ fuzz: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python benchmarks/load_api.py
 
-## Refresh the README's screenshot of the web page (needs Debian's chromium).
+## Refresh the README's screenshots of the web page and of the browser extension (needs Debian's chromium).
 screenshot: $(STAMP)
 	SPINSCOPE_SCREENSHOT=$(CURDIR)/docs/screenshot.png $(BIN)/pytest -q tests/test_browser.py -k highlights
+	SPINSCOPE_EXTENSION_SCREENSHOT=$(CURDIR)/docs/extension.png $(BIN)/pytest -q tests/test_extension.py -k highlights
+
+## Build the browser extension (Readability bundled, from the pinned npm packages) into extension/dist/extension,
+## check it with web-ext lint, and zip it for the browser stores: extension/dist/spinscope-extension-VERSION.zip.
+extension:
+	cd extension && npm ci --no-audit --no-fund && node build.mjs --zip && npx --no-install web-ext lint --source-dir dist/extension
 
 ## Retrain the shipped models from ../shared/data (about an hour on 2 cores with an empty cache; the span
 ## tagger takes most of it: 5-fold CV, leave-one-language-out CV and the choice of its settings).
@@ -67,4 +73,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/speed.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info extension/dist extension/node_modules

@@ -5,6 +5,10 @@ Every article text here is invented for these tests (no third-party text).
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -248,3 +252,30 @@ def html_extractor():
     import trafilatura
 
     return trafilatura
+
+
+def free_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def serve_app(app, start_timeout: float = 60) -> Iterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1, in a thread of this process; yields
+    its base URL (``yield from`` it in a fixture) and stops it afterwards."""
+    import uvicorn  # the browser tests' only: the rest of the suite does not start a server
+
+    sock = free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()

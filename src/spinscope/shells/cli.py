@@ -300,6 +300,18 @@ SHARED_RATE_LIMIT = 60
 SHORT_TOKEN = 16
 
 
+AllowOrigin = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-origin",
+        metavar="ORIGIN",
+        help="A web origin (scheme://host[:port]) that may call the API from a browser, besides the spinscope "
+        "extension in Chromium; repeat it for several. Firefox: the extension's options page gives its "
+        "moz-extension://... origin.",
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1 keeps it local).")] = "127.0.0.1",
@@ -339,10 +351,12 @@ def serve(
     cache_entries: Annotated[
         int, typer.Option("--cache", min=0, metavar="N", help="Analyses kept to answer repeats at once (0: none).")
     ] = 2048,
+    allow_origin: AllowOrigin = None,
 ):
     """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
     from . import api  # FastAPI takes a sixth of a second to import: this command only
     from .api.access import access_for, is_loopback  # the same: this command only
+    from .api.cors import check_origin  # the same: this command only
     from .api.service import ServiceLimits  # the same: this command only
 
     with friendly_errors():
@@ -351,10 +365,21 @@ def serve(
                 f"serving on {host}, which other machines can reach, needs an API token: pass --token TOKEN "
                 f"or set {TOKEN_VARIABLE} (or serve on 127.0.0.1)"
             )
+        origins = tuple(check_origin(origin) for origin in allow_origin or ())  # before anything loads
         access = access_for(host, token, rate_limit)
         _say_access(host, access)
         limits = ServiceLimits(cache_entries=cache_entries, queue=queue, time_limit=time_limit)
-        api.serve(host, port, workers, models, db, token=access.token, rate_limit=access.rate_limit or 0, limits=limits)
+        api.serve(
+            host,
+            port,
+            workers,
+            models,
+            db,
+            token=access.token,
+            rate_limit=access.rate_limit or 0,
+            limits=limits,
+            allow_origins=origins,
+        )
 
 
 def _say_access(host: str, access: Access) -> None:

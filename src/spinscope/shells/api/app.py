@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -16,6 +16,7 @@ from ... import __version__
 from ...io import MAX_BYTES, MAX_CHARS
 from ...pipeline import Analyzer
 from .access import Access
+from .cors import CorsMiddleware, allowed_origins
 from .errors import add_error_handlers
 from .metrics import ApiMetrics, MetricsMiddleware
 from .middleware import AccessMiddleware, BodyLimitMiddleware, document_access
@@ -31,6 +32,7 @@ def create_app(
     db: Path | str | None = None,
     access: Access | None = None,
     limits: ServiceLimits | None = None,
+    allow_origins: Iterable[str] = (),
 ) -> FastAPI:
     """The spinscope web application.
 
@@ -40,7 +42,11 @@ def create_app(
     database (``spinscope batch``) shown at ``/corpus``. ``access`` holds the API token and
     the rate limit (:mod:`.access`; none by default). ``limits`` bound the cache of analyses,
     the analysis queue and the time a request waits (:class:`~.service.ServiceLimits`).
+    ``allow_origins`` are the web origins granted cross-origin calls besides the browser
+    extension's own (:mod:`.cors`; an :class:`~spinscope.errors.InputError` for one that is not
+    ``scheme://host[:port]``).
     """
+    origins = allowed_origins(allow_origins)  # first: a bad origin fails before anything is built
     app = FastAPI(
         title="spinscope",
         version=__version__,
@@ -59,6 +65,9 @@ def create_app(
     # Added after the body cap, so it runs before it: a refused request is answered before its body is read.
     app.add_middleware(AccessMiddleware, access=access)
     document_access(app, access or Access())
+    # Around the token check and the rate limit: a preflight (no Authorization header) is answered
+    # first, and the refusals of those checks carry the grant, so the extension can say why.
+    app.add_middleware(CorsMiddleware, origins=origins)
     # Outermost: every answer is counted, the refusals of the middlewares above included.
     app.state.metrics = ApiMetrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)

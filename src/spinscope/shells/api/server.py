@@ -23,11 +23,13 @@ def serve(
     token: str | None = None,
     rate_limit: int | None = None,
     limits: ServiceLimits | None = None,
+    allow_origins: tuple[str, ...] = (),
 ) -> None:
     """Run the API and the page with uvicorn; each worker process loads the models once.
 
     ``limits`` bound each worker's analysis queue, request time and cache (defaults:
-    :class:`.service.ServiceLimits`).
+    :class:`.service.ServiceLimits`); ``allow_origins`` are the web origins granted CORS besides
+    the browser extension's own (:mod:`.cors`).
 
     On any address but loopback the API needs ``token`` (a :class:`~spinscope.errors.ConfigError`
     without one, before anything listens) and each client address gets ``rate_limit`` requests
@@ -48,11 +50,12 @@ def serve(
         with Store(db, create=False):  # not SQLite, or another schema: a StoreError before serving
             pass
     if workers <= 1:
-        uvicorn.run(create_app(models=folder, db=db, access=access, limits=limits), host=host, port=port)
+        app = create_app(models=folder, db=db, access=access, limits=limits, allow_origins=allow_origins)
+        uvicorn.run(app, host=host, port=port)
         return
     # uvicorn.run() takes several workers only with an import string, which cannot carry settings.
     config = uvicorn.Config(
-        partial(create_app, models=folder, db=db, access=access, limits=limits),
+        partial(create_app, models=folder, db=db, access=access, limits=limits, allow_origins=allow_origins),
         factory=True,
         host=host,
         port=port,
