@@ -4,6 +4,7 @@ estimator and its cross-validation, decisions, slices, per-language scores, meta
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -175,7 +176,7 @@ def test_model_meta_says_what_the_head_reads_and_how_it_was_cross_validated():
     assert meta["task"] == "frames" and meta["estimator"] == "logistic regression C=0.001"
     assert meta["features"].endswith("title + mean + max of paragraphs") and meta["trained_on"] == {"en": 60}
     assert "paragraph + neighbours" in model_meta(rows("techniques"), "")["features"]
-    assert "mention in context" in model_meta(rows("roles"), "")["features"]
+    assert "the mention masked" in model_meta(rows("roles"), "")["features"]
 
 
 class HashEmbedder:
@@ -205,3 +206,26 @@ def test_held_out_split_draws_from_the_labelled_articles(tmp_path):
     assert split["semeval2023"] == {"en": [], "xx": []}
     # 2025: twelve documents, three narratives of four: one of each
     assert len(split["semeval2025"]["en"]) == 3 and split == heldout.draw(folders)
+
+
+def test_the_genre_protocol_records_leave_one_language_out_and_each_languages_predicted_mix():
+    """A model that learnt "English means opinion" shows it: every unlabelled English article
+    predicted opinion, next to the training mix, and a language scored by a model without it."""
+    data = rows("genre", n=120)
+    data.langs[60:] = "fr"
+    data.X[:60, 7] += 3.0  # an English direction...
+    data.Y[:60] = 0
+    data.Y[:60, 0] = 1  # ...and nearly every English article labelled opinion
+    data.Y[:3] = data.Y[60:63] = np.eye(3, dtype=np.int8)  # each language has each genre
+    unlabelled = {"en": data.X[10:20] + 0.1, "es": data.X[60:70] - 0.1}
+    head, _ = techniques.train_task(replace(data, unlabelled=unlabelled), "test")
+    mix = head.meta["language_mix"]
+    assert mix["en"] == {
+        "train": {"opinion": 0.967, "reporting": 0.017, "satire": 0.017},
+        "unlabelled_predicted": {"opinion": 1.0, "reporting": 0.0, "satire": 0.0},
+    }
+    assert set(mix["es"]) == {"unlabelled_predicted"} and set(mix["fr"]) == {"train"}
+    assert sum(mix["es"]["unlabelled_predicted"].values()) == pytest.approx(1.0)
+    assert set(head.meta["lolo"]) == {"en", "fr", "all"} and list(head.meta)[5:7] == ["cv", "lolo"]
+    plain, _ = techniques.train_task(data, "test")  # no unlabelled articles: no protocol
+    assert "language_mix" not in plain.meta and "lolo" not in plain.meta

@@ -182,7 +182,6 @@ class EntitiesComponent(Component):
     """Finds the named entities of an article and reads the role it gives each of them."""
 
     name, files = "entities", ("mentions.json", "roles.json", "roles.npz", "fine_roles.json", "fine_roles.npz")
-    reads_states = True
 
     def __init__(self, folder: Path, embedder: Embedder):
         self.finder = MentionFinder.load(folder / "mentions.json")
@@ -193,8 +192,8 @@ class EntitiesComponent(Component):
     def mention_roles(self, encoded: EncodedArticle, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Main-role and fine-role probabilities of the mentions at ``spans`` ``[start, end)`` of
         the encoded article."""
-        in_context = mention_states(encoded.article, spans, encoded.token_states)
-        X = mention_rows(encoded.article, encoded.embeddings, spans, self.embedder, in_context)
+        in_context = mention_states(encoded.article, spans, self.embedder.token_states)
+        X = mention_rows(encoded.embeddings, in_context)
         return self.roles.predict_proba(X), self.fine_roles.predict_proba(X)
 
     def decide(self, P: np.ndarray, Q: np.ndarray) -> list[tuple[str, list[str]]]:

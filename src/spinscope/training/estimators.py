@@ -22,7 +22,7 @@ from sklearn.neural_network import MLPClassifier
 from .. import __version__
 from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, default_cache_path
 from ..models.heads import Head
-from ..models.states import range_states
+from ..models.states import PLACEHOLDER, range_states
 from ..progress import Counter, Progress
 from ..semeval.layout import iso_language
 from ..semeval.reader import LabelledArticle
@@ -38,8 +38,8 @@ DEFAULT_THRESHOLD = 0.5
 FEATURES = {
     Level.ARTICLE: "title + mean + max of paragraphs",
     Level.PARAGRAPH: "paragraph + neighbours + title + article mean + position",
-    Level.MENTION: "mention in context (its token states in its paragraph) + mention alone + its paragraph "
-    "+ article mean",
+    Level.MENTION: f"the mention masked (its paragraph encoded with every mention written '{PLACEHOLDER}': the "
+    "placeholder's token states) + that masked paragraph's mean token state + article mean",
 }
 
 
@@ -57,6 +57,9 @@ class TaskData:
     langs: np.ndarray
     groups: np.ndarray
     keys: list = field(default_factory=list)
+    #: Feature rows of unlabelled articles by language folder (their test splits), for the
+    #: language-prior protocol of an article-level single-label target (genre).
+    unlabelled: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def task(self) -> str:

@@ -19,7 +19,7 @@ from ..models.embeddings import EMBEDDING_DIM, Embedder, article_features
 from ..models.entities import MentionFinder
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
-from ..models.states import by_paragraph, mention_rows
+from ..models.states import masked_paragraphs, mention_rows
 from ..progress import Progress
 from ..semeval import metrics
 from ..semeval.reader import LabelledArticle, read_training
@@ -39,9 +39,8 @@ from .estimators import (
 
 NARRATIVES, ENTITIES = TASKS["narratives"], TASKS["entities"]
 
-#: The role models before they read token states (``cv_previous`` in their metadata), and
-#: what they saw: the mention's own embedding, its paragraph's and the article mean (the
-#: feature rows without their first block).
+#: The role models compared with (``cv_previous`` in their metadata): the masked paragraph and
+#: the article mean alone (the feature rows without the mention's own state), their recipes.
 PREVIOUS_ROLE_RECIPES = {"roles": Recipe(C=0.001), "fine_roles": Recipe(C=0.003)}
 PREVIOUS_ROLE_COLUMNS = slice(EMBEDDING_DIM, None)
 
@@ -78,7 +77,9 @@ def load_framing_data(
     articles = [record.require_copy() for record in records]
     texts = sorted({p.text for article in articles for p in article.paragraphs})
     vectors = dict(zip(texts, embedder.embed(texts, progress=progress)))
-    in_context = _mention_states(articles, [[span for _, span in r.mentions] for r in records], embedder, progress)
+    in_context = mention_context_states(
+        articles, [[span for _, span in r.mentions] for r in records], embedder, progress
+    )
     rows: dict[str, dict[str, list]] = {
         t.name: {"X": [], "Y": [], "langs": [], "groups": [], "keys": []} for t in NARRATIVES.targets + ENTITIES.targets
     }
@@ -88,7 +89,7 @@ def load_framing_data(
         for target in NARRATIVES.targets:
             _add(rows[target.name], [features], [record.labels[target.name]], record, [article.id])
         if record.mentions:
-            X = mention_rows(article, E, [span for _, span in record.mentions], embedder, states)
+            X = mention_rows(E, states)
             keys = [m.key for m, _ in record.mentions]
             for target, labels in zip(ENTITIES.targets, _mention_labels(record)):
                 _add(rows[target.name], X, labels, record, keys)
@@ -125,26 +126,27 @@ def _task_data(target: Target, rows: dict[str, list]) -> TaskData:
     )
 
 
-def _mention_states(
+def mention_context_states(
     articles: Sequence[Article],
     spans: Sequence[Sequence[tuple[int, int]]],
     embedder: Embedder,
     progress: Progress | None = None,
 ) -> list[np.ndarray]:
-    """The in-context state of each mention (:func:`~spinscope.models.states.mention_states`),
-    per article, from one batch of paragraph encodings."""
+    """Each mention and its paragraph read masked (:func:`~spinscope.models.states.mention_states`),
+    per article, from one batch of encodings of the masked paragraphs."""
     texts, ranges, owners = [], [], []  # per paragraph holding mentions: (article, mention rows)
     for a, (article, article_spans) in enumerate(zip(articles, spans)):
-        for k, members in by_paragraph(article, article_spans).items():
-            texts.append(article.paragraphs[k].text)
-            ranges.append([span for _, span in members])
-            owners.append((a, [row for row, _ in members]))
+        for text, placeholders, rows in masked_paragraphs(article, article_spans):
+            texts.append(text)
+            ranges.append([*placeholders, (0, len(text))])  # each mention, then the whole paragraph
+            owners.append((a, rows))
     flat = texts_range_states(embedder, texts, ranges, progress).astype(np.float32)
-    out = [np.zeros((len(article_spans), EMBEDDING_DIM), dtype=np.float32) for article_spans in spans]
+    out = [np.zeros((len(article_spans), 2 * EMBEDDING_DIM), dtype=np.float32) for article_spans in spans]
     start = 0
     for a, rows in owners:
-        out[a][rows] = flat[start : start + len(rows)]
-        start += len(rows)
+        paragraph = np.repeat(flat[start + len(rows)][None, :], len(rows), axis=0)
+        out[a][rows] = np.hstack([flat[start : start + len(rows)], paragraph])
+        start += len(rows) + 1
     return out
 
 
@@ -282,8 +284,8 @@ def train_roles(data: FramingData, command: str, progress: Callable[[], None] | 
         held_out["lolo_previous"], _ = role_decisions_cv(data, data.roles.langs, previous_rule, progress, True)
     scores: dict[str, Any] = {
         "rule": {"extra": rule.extra, "fine_weight": rule.fine_weight},
-        "previous": "logistic regressions on the mention alone + its paragraph + article mean, "
-        "main role from its own model",
+        "previous": "logistic regressions on the masked paragraph + article mean alone (without the "
+        "mention's own state), main role from its own model",
     }
     for name, chosen in held_out.items():
         scores[name] = per_language(data.roles.langs, partial(role_scores, data, chosen))

@@ -85,7 +85,7 @@ def is_held_out(split: dict[str, dict[str, set[str]]], data_dir: Path, lang: str
     return article in split.get(Path(data_dir).name, {}).get(lang, ())
 
 
-def _held_rows(split: dict, data_dir: Path, groups: np.ndarray) -> np.ndarray:
+def held_rows(split: dict, data_dir: Path, groups: np.ndarray) -> np.ndarray:
     """bool per row: its article (``groups``: "lang:id") is held out."""
     return np.array([is_held_out(split, data_dir, *group.split(":", 1)) for group in groups])
 
@@ -99,13 +99,13 @@ def evaluate(data_dirs: Sequence[Path], embedder: Embedder, progress: Progress |
             framing_data = framing.load_framing_data(data_dir, embedder, progress=progress)
             out |= _framing_scores(
                 framing_data,
-                _held_rows(split, data_dir, framing_data.narratives.groups),
-                _held_rows(split, data_dir, framing_data.roles.groups),
+                held_rows(split, data_dir, framing_data.narratives.groups),
+                held_rows(split, data_dir, framing_data.roles.groups),
                 progress,
             )
             continue
         for task, rows in techniques.load_data(data_dir, embedder, progress=progress).items():
-            held = _held_rows(split, data_dir, rows.groups)
+            held = held_rows(split, data_dir, rows.groups)
             counter = Counter(progress, f"held-out {task}", 1)
             train, test = rows.subset(~held), rows.subset(held)
             threshold = techniques.best_threshold(train, out_of_fold(train))
@@ -155,7 +155,7 @@ def _span_scores(data_dir: Path, split: dict, embedder: Embedder, progress) -> d
     states = texts_range_states(
         embedder, [p.text for p in data.paragraphs], [p.tokens for p in data.paragraphs], progress
     )
-    held = _held_rows(split, data_dir, np.array([p.key for p in data.paragraphs]))
+    held = held_rows(split, data_dir, np.array([p.key for p in data.paragraphs]))
     counter = Counter(progress, "held-out spans", 1)
     V, c = spans.fit_state_scorers(data, states, ~held)
     out = {}

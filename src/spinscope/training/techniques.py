@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from ..errors import ConfigError
 from ..models.embeddings import EMBEDDING_DIM, Embedder, article_features, paragraph_features
 from ..models.heads import Head
 from ..progress import Progress
+from ..semeval.formats import read_article
+from ..semeval.layout import iso_language, split_folders
 from ..semeval.reader import LabelledArticle, read_training
 from ..tasks import TASKS, Dataset, Level, Task, tasks_of
 from .estimators import (
@@ -51,7 +54,38 @@ def load_data(
     texts = sorted({p.text for copies in found.values() for _, article in copies for p in article.paragraphs})
     lookup = dict(zip(texts, embedder.embed(texts, progress=progress)))
     rows = {name: _task_rows(TASKS[name], copies, lookup) for name, copies in found.items()}
+    prior = [name for name in rows if TASKS[name].level is Level.ARTICLE and TASKS[name].single_label]
+    if prior:  # the unlabelled articles of each language show the language prior (:func:`language_mix`)
+        unlabelled = unlabelled_rows(data_dir, embedder, languages, progress)
+        rows |= {name: replace(rows[name], unlabelled=unlabelled) for name in prior}
     return {name: data for name, data in rows.items() if len(data.keys)}
+
+
+#: The split whose articles, unlabelled, show what a model predicts for each language's news.
+UNLABELLED_SPLIT = "test"
+
+
+def unlabelled_rows(
+    data_dir: Path, embedder: Embedder, languages: Sequence[str] | None = None, progress: Progress | None = None
+) -> dict[str, np.ndarray]:
+    """Article feature rows of the unlabelled articles of each language folder (its test split)."""
+    articles: dict[str, list[Article]] = {}
+    for lang_dir in sorted(p for p in Path(data_dir).iterdir() if p.is_dir()):
+        folders = split_folders(lang_dir, UNLABELLED_SPLIT).get(UNLABELLED_SPLIT, [])
+        if folders and (not languages or lang_dir.name in languages):
+            found = (read_article(path) for path in sorted(folders[0].glob("article*.txt")))
+            articles[lang_dir.name] = [article for article in found if article.paragraphs]
+    texts = sorted({p.text for found in articles.values() for article in found for p in article.paragraphs})
+    lookup = dict(zip(texts, embedder.embed(texts, progress=progress)))
+    return {
+        lang: np.array([article_features(_embeddings(article, lookup)) for article in found], dtype=np.float32)
+        for lang, found in articles.items()
+        if found
+    }
+
+
+def _embeddings(article: Article, lookup: dict[str, np.ndarray]) -> np.ndarray:
+    return np.array([lookup[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
 
 
 def _copies(articles: Sequence[LabelledArticle], task: Task) -> list[tuple[LabelledArticle, Article]]:
@@ -98,8 +132,7 @@ def _task_rows(task: Task, copies: list[tuple[LabelledArticle, Article]], lookup
     target = task.targets[0]
     rows: list[tuple[LabelledArticle, object, np.ndarray, Sequence[str]]] = []
     for record, article in copies:
-        E = np.array([lookup[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
-        rows += [(record, *row) for row in ROWS[task.level](record, article, E, target.name)]
+        rows += [(record, *row) for row in ROWS[task.level](record, article, _embeddings(article, lookup), target.name)]
     return TaskData(
         target,
         np.array([x for _, _, x, _ in rows], dtype=np.float32),
@@ -138,6 +171,26 @@ def cv_scores(data: TaskData, decisions: list[list[str]]) -> dict[str, float]:
     return per_language(data.langs, lambda mask: official_score(data, decisions, mask))
 
 
+def language_mix(data: TaskData, head: Head) -> dict[str, dict[str, dict[str, float]]]:
+    """By language: the share of each label in its training rows, and in what ``head`` predicts
+    for its unlabelled articles (a language prior shows as a predicted mix that copies the
+    training one)."""
+
+    def shares(labels: list[str]) -> dict[str, float]:
+        return {label: round(labels.count(label) / max(1, len(labels)), 3) for label in data.labels}
+
+    mix: dict[str, dict[str, dict[str, float]]] = {}
+    for lang in sorted(set(data.langs) | set(data.unlabelled)):
+        iso = iso_language(str(lang))
+        mix[iso] = {}
+        if lang in data.langs:
+            mix[iso]["train"] = shares([data.labels[int(j)] for j in data.Y[data.langs == lang].argmax(axis=1)])
+        if lang in data.unlabelled:
+            proba = head.predict_proba(data.unlabelled[lang])
+            mix[iso]["unlabelled_predicted"] = shares([labels[0] for labels in head.decide(proba)])
+    return mix
+
+
 def train_task(data: TaskData, command: str, progress: Callable[[], None] | None = None) -> tuple[Head, dict]:
     """Cross-validate the target's recipe, pick the threshold on out-of-fold predictions, fit on everything.
 
@@ -146,7 +199,13 @@ def train_task(data: TaskData, command: str, progress: Callable[[], None] | None
     P = out_of_fold(data, progress)
     threshold = best_threshold(data, P)
     decisions = decide(data.target, P, threshold)
-    head = fit_head(data, threshold, model_meta(data, command, threshold=threshold, cv=cv_scores(data, decisions)))
+    scores = {"threshold": threshold, "cv": cv_scores(data, decisions)}
+    if data.unlabelled and len(set(data.langs)) > 1:
+        # Leave one language out: each language scored by a model that never saw it labelled.
+        scores["lolo"] = cv_scores(data, decide(data.target, out_of_fold(data, fold=data.langs), threshold))
+    head = fit_head(data, threshold, model_meta(data, command, **scores))
+    if data.unlabelled:
+        head.meta["language_mix"] = language_mix(data, head)
     if progress:
         progress()
     return head, {(lang, key): labels for lang, key, labels in zip(data.langs, data.keys, decisions)}
