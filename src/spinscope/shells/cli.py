@@ -355,19 +355,12 @@ def serve(
 ):
     """Serve the web page and the REST API (API docs at /docs; a corpus report at /corpus)."""
     from . import api  # FastAPI takes a sixth of a second to import: this command only
-    from .api.access import access_for, is_loopback  # the same: this command only
     from .api.cors import check_origin  # the same: this command only
     from .api.service import ServiceLimits  # the same: this command only
 
     with friendly_errors():
-        if not token and not is_loopback(host):  # refused before anything loads or listens
-            raise InputError(
-                f"serving on {host}, which other machines can reach, needs an API token: pass --token TOKEN "
-                f"or set {TOKEN_VARIABLE} (or serve on 127.0.0.1)"
-            )
-        origins = tuple(check_origin(origin) for origin in allow_origin or ())  # before anything loads
-        access = access_for(host, token, rate_limit)
-        _say_access(host, access)
+        access = _serving_access(host, token, rate_limit)  # refused before anything loads or listens
+        origins = tuple(check_origin(origin) for origin in allow_origin or ())
         limits = ServiceLimits(cache_entries=cache_entries, queue=queue, time_limit=time_limit)
         api.serve(
             host,
@@ -380,6 +373,21 @@ def serve(
             limits=limits,
             allow_origins=origins,
         )
+
+
+def _serving_access(host: str, token: str | None, rate_limit: int | None) -> Access:
+    """The token and rate limit of a server on ``host``, said to whoever starts it; an
+    :class:`InputError` for a server other machines can reach without a token."""
+    from .api.access import access_for, is_loopback  # FastAPI's: the serve command only
+
+    if not token and not is_loopback(host):
+        raise InputError(
+            f"serving on {host}, which other machines can reach, needs an API token: pass --token TOKEN "
+            f"or set {TOKEN_VARIABLE} (or serve on 127.0.0.1)"
+        )
+    access = access_for(host, token, rate_limit)
+    _say_access(host, access)
+    return access
 
 
 def _say_access(host: str, access: Access) -> None:
