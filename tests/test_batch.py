@@ -654,8 +654,21 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path):
     with Store(db) as store:
         assert store.model_versions()[0]["version"] == "v1" and store.check() == []
     with closing(sqlite3.connect(db)) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
         assert con.execute("SELECT count(*) FROM entities").fetchone()[0] == 0
+
+
+def test_a_version_2_database_gets_the_evidence_table(tmp_path):
+    db = tmp_path / "v2.sqlite"
+    with Store(db) as store:
+        store.register_model_version("v1", {}, "0")
+    with closing(sqlite3.connect(db)) as con:  # as a version-2 database: no evidence table
+        con.executescript("DROP TABLE evidence; PRAGMA user_version = 2;")
+    with Store(db) as store:
+        assert store.check() == []
+    with closing(sqlite3.connect(db)) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert con.execute("SELECT count(*) FROM evidence").fetchone()[0] == 0
 
 
 # -- dask -----------------------------------------------------------------------------------

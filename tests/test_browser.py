@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from conftest import serve_app
 from spinscope.pipeline import MODEL_DIR
 from spinscope.shells.api import create_app
 
@@ -50,6 +48,7 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not in
 
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 #: An invented opinion piece, loaded on purpose, with named entities and a war narrative.
@@ -94,30 +93,10 @@ def analyzer(tmp_path_factory):
     return Analyzer(embedder=Embedder(EmbeddingCache(tmp_path_factory.mktemp("embeddings") / "cache.sqlite")))
 
 
-def _serve(app):
-    """``app`` served by uvicorn on a free port of 127.0.0.1, in a thread of this process."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
-
-
 @pytest.fixture(scope="module")
 def base_url(analyzer):
     """The app on loopback, as `spinscope serve` runs it by default."""
-    yield from _serve(create_app(analyzer=analyzer))
+    yield from serve_app(create_app(analyzer=analyzer))
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +182,9 @@ def test_page_highlights_an_article(browser, base_url, tmp_path):
     underlined = browser.find_elements(By.CSS_SELECTOR, "#article .entity")
     assert underlined and {u.text for u in underlined} <= {"NATO", "Washington", "Europe", "Russia", "Kyiv", "Brussels"}
 
-    # The README's screenshot: the whole page, one highlight focused to show its tooltip.
+    # The README's screenshot: the whole page, the dominant narrative's evidence lit, one
+    # highlight focused to show its tooltip.
+    browser.execute_script("arguments[0].click()", browser.find_element(By.CSS_SELECTOR, "#narrative-list .pick"))
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False}
@@ -216,6 +197,43 @@ def test_page_highlights_an_article(browser, base_url, tmp_path):
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert screenshot.stat().st_size > 10_000
+
+
+def test_choosing_a_narrative_or_an_entity_by_keyboard_lights_its_evidence(browser, base_url):
+    browser.get(base_url + "/")
+    paste_and_analyse(browser, ARTICLE)
+    wait_done(browser)
+    picks = browser.find_elements(By.CSS_SELECTOR, "#narrative-list .pick")
+    assert picks, "no narrative to choose"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#article .ev.lit")  # nothing lit before a choice
+    # Tab from the heading of the narratives reaches the first one; Enter chooses it.
+    browser.execute_script(
+        "const h = document.getElementById('narratives-title'); h.setAttribute('tabindex', '-1'); h.focus();"
+    )
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element == picks[0]
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    assert picks[0].get_attribute("aria-pressed") == "true"
+    lit = browser.find_elements(By.CSS_SELECTOR, "#article .ev.lit")
+    assert lit and all(span.text in ARTICLE for span in lit)
+    assert "highlighted" in browser.find_element(By.ID, "evidence-status").text
+    # The lit words are the narrative's evidence sentences of the Analysis JSON, no more.
+    evidence = browser.execute_script(
+        "const a = document.getElementById('article');"
+        "return [...a.querySelectorAll('.ev.lit')].map((s) => s.textContent).join('');"
+    )
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    assert not browser.find_elements(By.CSS_SELECTOR, "#article .ev.lit")
+    assert picks[0].get_attribute("aria-pressed") == "false"
+    assert len(evidence) > 20
+
+    entity = browser.find_element(By.CSS_SELECTOR, "#entity-list .pick")
+    browser.execute_script("arguments[0].focus()", entity)
+    ActionChains(browser).send_keys(Keys.SPACE).perform()
+    lit = browser.find_elements(By.CSS_SELECTOR, "#article .ev.lit")
+    name = entity.text.strip()
+    assert lit and any(name in span.find_element(By.XPATH, "ancestor::*[contains(@class,'para')]").text for span in lit)
+    assert picks[0].get_attribute("aria-pressed") == "false" and entity.get_attribute("aria-pressed") == "true"
 
 
 def test_page_shows_markup_in_an_article_as_text(browser, base_url):
@@ -237,7 +255,7 @@ def shared_url(analyzer):
     """The app as a shared server serves it: every API call needs the token."""
     from spinscope.shells.api.access import Access
 
-    yield from _serve(create_app(analyzer=analyzer, access=Access(token=TOKEN)))
+    yield from serve_app(create_app(analyzer=analyzer, access=Access(token=TOKEN)))
 
 
 def test_page_asks_a_shared_server_for_its_token_once(browser, shared_url):

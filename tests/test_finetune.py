@@ -164,6 +164,7 @@ def test_train_encoder_writes_a_model_folder_that_analyses(folders, tmp_path):
     for task in ("genre", "frames", "techniques", "spans"):  # three articles are too few for their CV
         for suffix in (".json", ".npz"):
             shutil.copy(MODEL_DIR / f"{task}{suffix}", out)
+    shutil.copy(MODEL_DIR / "explanations.json", out)  # nor for choosing the explainer's settings
     result = runner.invoke(
         app,
         [

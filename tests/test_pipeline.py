@@ -86,12 +86,15 @@ def test_models_record_how_they_were_made(analyzer):
         "subnarratives",
         "roles",
         "fine_roles",
+        "explanations",
     ]
+    explainer = analyzer.get_pipe("explanations").explainer.meta
+    assert explainer["command"].startswith("spinscope train") and set(explainer["cv"]) == {"bg", "en", "hi", "pt", "ru"}
 
 
 def test_pipeline_components_can_be_disabled_and_pipe_batches():
     assert Analyzer().pipe_names == list(PIPE_NAMES)
-    lean = Analyzer(disable=["spans", "narratives", "entities"])
+    lean = Analyzer(disable=["spans", "narratives", "entities", "explanations"])
     assert lean.pipe_names == ["genre", "frames", "techniques"]
     analysis = lean.analyze(RANT)
     assert analysis.genre and analysis.paragraphs and not analysis.spans and not analysis.entities
@@ -161,6 +164,7 @@ def test_analysis_round_trips_through_its_dict(analyzer):
         "frame_scores",
         "narratives",
         "entities",
+        "explanation",
     ]
     again = Analysis.from_dict(json.loads(json.dumps(data)))
     assert again == analysis and again.to_dict() == data

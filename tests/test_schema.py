@@ -39,7 +39,7 @@ def test_to_dict_is_the_schema_and_reads_back_unchanged(analyzer):
     assert again == analysis and again.to_dict() == data
 
 
-@pytest.mark.parametrize("kept", ["genre", "frames", "techniques", "narratives", "entities"])
+@pytest.mark.parametrize("kept", ["genre", "frames", "techniques", "narratives", "entities", "explanations"])
 def test_an_analyzer_with_one_component_gives_a_valid_analysis(analyzer, kept):
     lean = Analyzer(disable=[name for name in PIPE_NAMES if name != kept], embedder=analyzer.embedder)
     data = lean.analyze(ARTICLE).to_dict()

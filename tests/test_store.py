@@ -1,4 +1,4 @@
-"""The corpus store's tables follow the task registry and keep the version-2 file format; an
+"""The corpus store's tables follow the task registry and keep the version-3 file format; an
 analysis made with pipeline components disabled is stored, exported and reported like any other.
 
 The analyses here are built by hand (no model runs), from one invented article.
@@ -25,6 +25,8 @@ TEXT = (
     "The council will close the harbour, Mayor Lind said, and ruin the whole town.\n"
     "Fishermen fear for their jobs.\n"
 )
+
+SENTENCE = "The council will close the harbour, Mayor Lind said, and ruin the whole town."
 
 
 def _at(text: str) -> dict:
@@ -68,8 +70,10 @@ def full_analysis(aid: str = "full") -> dict:
                 "fine_roles": [{"label": "Incompetent", "score": 0.4}],
                 **_at("Lind"),
                 "mentions": [{**_at("Lind"), "text": "Lind"}],
+                "evidence": [{**_at(SENTENCE), "text": SENTENCE, "score": 0.8}],
             }
         ],
+        "explanation": None,
     }
 
 
@@ -88,6 +92,7 @@ def bare_analysis(aid: str = "bare") -> dict:
         "spans": [],
         "narratives": [],
         "entities": [],
+        "explanation": None,
     }
 
 
@@ -126,7 +131,7 @@ def test_each_task_table_holds_the_rows_the_registry_gives(tmp_path):
             assert rows and rows == task.store.rows(stored), task.name
 
 
-#: The version-2 file format: per table, PRAGMA table_info's (name, type, not null, primary key).
+#: The version-3 file format: per table, PRAGMA table_info's (name, type, not null, primary key).
 FILE_FORMAT = {
     "articles": [
         ("hash", "TEXT", 0, 1),
@@ -179,6 +184,15 @@ FILE_FORMAT = {
         ("score", "REAL", 1, 0),
         ("mentions", "INTEGER", 1, 0),
     ],
+    "evidence": [
+        ("analysis_id", "INTEGER", 1, 0),
+        ("kind", "TEXT", 1, 0),
+        ("label", "TEXT", 1, 0),
+        ("start", "INTEGER", 1, 0),
+        ("end", "INTEGER", 1, 0),
+        ("text", "TEXT", 1, 0),
+        ("score", "REAL", 1, 0),
+    ],
 }
 INDEXES = {
     "narratives_by_analysis",
@@ -193,10 +207,12 @@ INDEXES = {
     "spans_by_analysis",
     "frames_by_frame",
     "frames_by_analysis",
+    "evidence_by_analysis",
+    "evidence_by_label",
 }
 
 
-def test_a_new_database_has_the_version_2_file_format(tmp_path):
+def test_a_new_database_has_the_version_3_file_format(tmp_path):
     db = tmp_path / "new.sqlite"
     Store(db).close()
     with closing(sqlite3.connect(db)) as con:
@@ -209,7 +225,7 @@ def test_a_new_database_has_the_version_2_file_format(tmp_path):
             )
         }
         cascades = {t: [(r[2], r[6]) for r in con.execute(f"PRAGMA foreign_key_list({t})")] for t in tables}
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert layout == FILE_FORMAT and indexes == INDEXES
     for task in TASKS.values():  # every column a task stores has its place
         if task.store is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from spinscope import taxonomy
-from spinscope.analysis import Analysis, Genre, Narrative, ParagraphLabels, Scored
+from spinscope.analysis import Analysis, Evidence, Explanation, Genre, Narrative, ParagraphLabels, Scored
 from spinscope.document import Article
 from spinscope.errors import DataError
 from spinscope.pipeline import COMPONENT_CLASSES, PIPE_NAMES, Analyzer
@@ -17,7 +17,19 @@ from spinscope.tasks import TARGETS, TASKS, Dataset, Level, component_names, com
 
 def test_every_component_of_the_registry_has_a_class_and_no_class_is_left_over():
     assert set(COMPONENT_CLASSES) == set(component_names())
-    assert PIPE_NAMES == component_names() == ("genre", "frames", "techniques", "spans", "narratives", "entities")
+    assert (
+        PIPE_NAMES
+        == component_names()
+        == (
+            "genre",
+            "frames",
+            "techniques",
+            "spans",
+            "narratives",
+            "entities",
+            "explanations",
+        )
+    )
     for name, component in COMPONENT_CLASSES.items():
         assert component.name == name
 
@@ -41,7 +53,7 @@ def test_targets_carry_the_taxonomy_and_say_once_whether_they_are_single_label()
 
 def test_the_shared_tasks_split_the_registry():
     assert tasks_of(Dataset.SEMEVAL2023) == ("genre", "frames", "techniques", "spans")
-    assert tasks_of(Dataset.SEMEVAL2025) == ("narratives", "entities")
+    assert tasks_of(Dataset.SEMEVAL2025) == ("narratives", "entities", "explanations")
     assert {task.level for task in TASKS.values()} == set(Level)
 
 
@@ -62,6 +74,12 @@ def _analysis() -> Analysis:
         ],
         spans=[article.span(second.start + 8, second.start + 12, "Appeal_to_Fear-Prejudice", 0.5)],
         narratives=[Narrative("URW: Amplifying war-related fears", 0.7, [])],
+        explanation=Explanation(
+            "URW: Amplifying war-related fears",
+            None,
+            second.text,
+            [Evidence(second.start, second.end, second.text, 0.6)],
+        ),
     )
 
 
@@ -73,6 +91,7 @@ def test_each_task_writes_predictions_its_gold_reader_reads_back(tmp_path):
         "genre": formats.read_genre_labels,
         "frames": formats.read_frame_labels,
         "narratives": formats.read_narrative_labels,
+        "explanations": formats.read_explanations,
     }
     for name, task in TASKS.items():
         if task.predictions is None:
@@ -94,6 +113,9 @@ def test_store_tables_hold_each_task_rows_of_the_analysis_json():
     assert rows["frames"] == [("Economic", 0.8)]
     assert len(rows["techniques"]) == 2 and rows["spans"][0][0] == "Appeal_to_Fear-Prejudice"
     assert rows["narratives"] == [("URW: Amplifying war-related fears", 0.7)] and rows["entities"] == []
+    assert rows["explanations"] == [
+        ("explanation", "URW: Amplifying war-related fears", 38, 66, data["text"][38:66], 0.6)
+    ]
     for task in TASKS.values():
         assert all(len(row) == len(task.store.columns) for row in rows[task.name])
     disabled = Analysis(Article("Only a title")).to_dict()

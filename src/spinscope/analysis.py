@@ -44,12 +44,43 @@ class ParagraphLabels:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A sentence that carries a label: ``[start, end)`` of the text, its words, and the
+    model's score for the label on that sentence (0 to 1)."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Subnarrative(Scored):
+    """A sub-narrative the article pushes, with its evidence sentences, best first."""
+
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Narrative:
-    """A narrative the article pushes, with those of its sub-narratives it pushes too."""
+    """A narrative the article pushes, with those of its sub-narratives it pushes too, and
+    the sentences that carry it, best first."""
 
     label: str
     score: float
-    subnarratives: list[Scored]
+    subnarratives: list[Subnarrative]
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the article pushes ``narrative`` (and ``subnarrative``, ``None`` when it has none):
+    at most 80 words in the article's language, taken from the ``evidence`` sentences."""
+
+    narrative: str
+    subnarrative: str | None
+    text: str
+    evidence: list[Evidence]
 
 
 @dataclass(frozen=True)
@@ -57,7 +88,8 @@ class Entity:
     """A named entity and the role the article gives it.
 
     ``start``/``end`` locate the mention the role rests on (the one whose context argues it
-    most); ``mentions`` are all the mentions of the same name that were found.
+    most); ``mentions`` are all the mentions of the same name that were found; ``evidence``
+    the sentences where the role is argued, best first.
     """
 
     name: str
@@ -67,6 +99,7 @@ class Entity:
     start: int
     end: int
     mentions: list[Mention]
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +115,7 @@ class Analysis:
     spans: list[Span] = field(default_factory=list)
     narratives: list[Narrative] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
+    explanation: Explanation | None = None
     models: dict = field(default_factory=dict)
 
     @property
@@ -124,6 +158,7 @@ class Analysis:
                 "frame_scores": self.frame_scores,
                 "narratives": [asdict(n) for n in self.narratives],
                 "entities": [asdict(e) for e in self.entities],
+                "explanation": asdict(self.explanation) if self.explanation else None,
             }
         )
 
@@ -164,7 +199,15 @@ class Analysis:
             frame_scores=dict(data.frame_scores),
             paragraphs=[ParagraphLabels(p.line, p.start, p.end, _scored(p.techniques)) for p in data.paragraphs],
             spans=spans,
-            narratives=[Narrative(n.label, n.score, _scored(n.subnarratives)) for n in data.narratives],
+            narratives=[
+                Narrative(
+                    n.label,
+                    n.score,
+                    [Subnarrative(x.label, x.score, _evidence(article, x.evidence)) for x in n.subnarratives],
+                    _evidence(article, n.evidence),
+                )
+                for n in data.narratives
+            ],
             entities=[
                 Entity(
                     e.name,
@@ -174,12 +217,30 @@ class Analysis:
                     e.start,
                     e.end,
                     [Mention(m.start, m.end, m.text) for m in e.mentions],
+                    _evidence(article, e.evidence),
                 )
                 for e in data.entities
             ],
+            explanation=_explanation(article, data.explanation),
             models=data.models,
         )
 
 
 def _scored(items: list) -> list[Scored]:
     return [Scored(x.label, x.score) for x in items]
+
+
+def _evidence(article: Article, items: list) -> list[Evidence]:
+    """Evidence read back, checked like spans: it must hold the words it says at its offsets."""
+    for x in items:
+        if x.start > x.end or article.text[x.start : x.end] != x.text:
+            raise InputError(
+                f"evidence [{x.start}, {x.end}) does not read {x.text[:40]!r}: the analysis belongs to another text"
+            )
+    return [Evidence(x.start, x.end, x.text, x.score) for x in items]
+
+
+def _explanation(article: Article, data) -> Explanation | None:
+    if data is None:
+        return None
+    return Explanation(data.narrative, data.subnarrative, data.text, _evidence(article, data.evidence))

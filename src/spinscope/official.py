@@ -16,7 +16,8 @@ from pathlib import Path
 from .analysis import Analysis
 from .document import Article
 from .errors import DataError, InputError
-from .pipeline import Analyzer, EntitiesComponent
+from .pipeline import Analyzer, EncodedArticle, EntitiesComponent
+from .pipeline.components import ExplanationsComponent
 from .progress import Counter, Progress
 from .semeval import formats
 from .semeval.layout import Split, article_id, split_of
@@ -57,6 +58,11 @@ class Job:
         return formats.read_entity_labels(self.split.labels_file(self.spec.subtask), roles=False)
 
     @cached_property
+    def explanation_labels(self) -> list[formats.ExplanationLabel]:
+        """The narratives the task explains (``given`` narratives): the first three columns of its labels file."""
+        return formats.read_explanation_labels(self.split.labels_file(self.spec.subtask), explanations=False)
+
+    @cached_property
     def template(self) -> list[tuple[str, int]] | None:
         """The ``(id, line)`` rows a task with a ``given`` template must have; ``None`` for the
         others. Read once (a missing template is reported when it is first asked for)."""
@@ -73,6 +79,8 @@ class Job:
             return list(dict.fromkeys(aid for aid, _ in template))
         if self.spec.given == "mentions":
             return list(dict.fromkeys(row.article for row in self.entity_labels))
+        if self.spec.given == "narratives":
+            return [row.article for row in self.explanation_labels]
         if self.spec.dataset is Dataset.SEMEVAL2025:
             return sorted(p.name for p in self.split.documents_dir().glob("*.txt"))
         return [article_id(p) for p in self.split.article_paths(self.spec.subtask)]
@@ -124,6 +132,9 @@ def prediction_rows(
     if job.spec.given == "template":
         yield from _template_rows(analyzer, job, ids, unreadable, counter)
         return
+    if job.spec.given == "narratives":
+        yield from _explanation_rows(analyzer, job, ids, unreadable, counter)
+        return
     for aid, analysis in _analyses(analyzer, job, ids, unreadable, counter):
         if analysis is not None and job.spec.predictions is not None:
             yield from job.spec.predictions(aid, analysis)
@@ -167,6 +178,24 @@ def _entity_rows(
             decisions = entities.label_mentions(article, analyzer.embed(article), spans)
         for row, (role, fine) in zip(given, decisions):
             yield formats.EntityLabel(row.article, row.mention, role, tuple(fine), row.where)
+        counter.advance()
+
+
+def _explanation_rows(
+    analyzer: Analyzer, job: Job, ids: list[str], unreadable: list[Path], counter: Counter
+) -> Iterator[tuple[str, str]]:
+    """One row per article of the labels file, in its order: the explanation of its given
+    dominant narrative and sub-narrative (empty for an unreadable article)."""
+    explainer = analyzer.get_pipe(job.spec.component)
+    assert isinstance(explainer, ExplanationsComponent)
+    given = {row.article: row for row in job.explanation_labels}
+    for aid, article in _articles(job, ids, unreadable):
+        explanation = None
+        if article is not None:
+            vectors, states = analyzer.embedder.encode([p.text for p in article.paragraphs])
+            encoded = EncodedArticle(article, vectors, analyzer.embedder, dict(enumerate(states)))
+            explanation = explainer.explain(encoded, given[aid].narrative, given[aid].subnarrative)
+        yield aid, explanation.text if explanation else ""
         counter.advance()
 
 
@@ -241,7 +270,15 @@ def evaluate(
 ) -> Evaluation:
     """Predict ``tasks`` (all the split holds by default) on a labelled split and score them."""
     where = split_of(data_dir, lang, split)
-    tasks = list(tasks or tasks_of(Dataset.SEMEVAL2025 if where.is_2025 else Dataset.SEMEVAL2023))
+    # By default, the tasks of the split's shared task whose labels the split has.
+    tasks = list(
+        tasks
+        or [
+            name
+            for name in tasks_of(Dataset.SEMEVAL2025 if where.is_2025 else Dataset.SEMEVAL2023)
+            if where.labels_file(TASKS[name].subtask).is_file() or TASKS[name].dataset is Dataset.SEMEVAL2023
+        ]
+    )
     analyzer = analyzer_for(tasks, model_dir)
     evaluation = Evaluation(
         where,

@@ -32,7 +32,6 @@ def _scored(name: str, label_type: Any) -> type[BaseModel]:
 
 ScoredTechnique = _scored("ScoredTechnique", TechniqueName)
 ScoredFrame = _scored("ScoredFrame", FrameName)
-ScoredSubnarrative = _scored("ScoredSubnarrative", SubnarrativeName)
 ScoredFineRole = _scored("ScoredFineRole", FineRoleName)
 
 
@@ -61,12 +60,28 @@ class SpanSchema(BaseModel):
     score: float = Score
 
 
+class EvidenceSchema(BaseModel):
+    start: int = Field(ge=0, description="Offset into ``text`` (Unicode code points), inclusive.")
+    end: int = Field(ge=0, description="Offset into ``text`` (Unicode code points), exclusive.")
+    text: str = Field(description="The sentence: ``text[start:end]``.")
+    score: float = Field(ge=0.0, le=1.0, description="The model's score for the label on this sentence.")
+
+
+def _evidences() -> Any:
+    return Field([], description="The sentences that carry it, best first.")
+
+
+class SubnarrativeSchema(BaseModel):
+    label: SubnarrativeName
+    score: float = Score
+    evidence: list[EvidenceSchema] = _evidences()
+
+
 class NarrativeSchema(BaseModel):
     label: NarrativeName
     score: float = Score
-    subnarratives: list[ScoredSubnarrative] = Field(  # type: ignore[valid-type]
-        description="Its sub-narratives in the article, best first."
-    )
+    subnarratives: list[SubnarrativeSchema] = Field(description="Its sub-narratives in the article, best first.")
+    evidence: list[EvidenceSchema] = _evidences()
 
 
 class MentionSchema(BaseModel):
@@ -83,6 +98,14 @@ class EntitySchema(BaseModel):
     start: int = Field(ge=0, description="The mention the role rests on: its start in ``text``.")
     end: int = Field(ge=0, description="The mention the role rests on: its end (exclusive).")
     mentions: list[MentionSchema] = Field(description="Every mention of this name that was found.")
+    evidence: list[EvidenceSchema] = Field([], description="The sentences where its role is argued, best first.")
+
+
+class ExplanationSchema(BaseModel):
+    narrative: NarrativeName
+    subnarrative: SubnarrativeName | None = Field(description="Null when only the narrative applies.")
+    text: str = Field(description="At most 80 words in the article's language, taken from its evidence.")
+    evidence: list[EvidenceSchema] = Field(description="The sentences it was taken from, in the order it reads them.")
 
 
 class AnalysisSchema(BaseModel):
@@ -106,3 +129,6 @@ class AnalysisSchema(BaseModel):
         [], description="Narratives the article pushes, best first (SemEval-2025)."
     )
     entities: list[EntitySchema] = Field([], description="Named entities and the role the article casts them in.")
+    explanation: ExplanationSchema | None = Field(
+        None, description="Why the article pushes its dominant narrative; null when it pushes none."
+    )

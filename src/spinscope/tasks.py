@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, DataError
+from .models.explain import first_words
 from .semeval import formats, metrics
 from .semeval.layout import Split, article_id
 from .taxonomy import (
@@ -43,6 +44,7 @@ class Level(StrEnum):
     PARAGRAPH = "paragraph"
     TOKEN = "token"
     MENTION = "mention"
+    SENTENCE = "sentence"
 
 
 class Dataset(StrEnum):
@@ -122,7 +124,8 @@ class Task:
     """One task: its data, its official files and metrics, its component and its targets.
 
     ``given`` says what the official task gives to predict on besides the articles: nothing,
-    the ``template`` of paragraph lines (techniques) or the ``mentions`` to label (entities).
+    the ``template`` of paragraph lines (techniques), the ``mentions`` to label (entities) or
+    the dominant ``narratives`` to explain (explanations).
     ``predictions`` turns an article's Analysis into the rows of the official prediction file
     (for tasks with ``given`` mentions, the pipeline labels the given mentions instead).
     """
@@ -149,13 +152,14 @@ class Task:
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "labels", self.targets[0].labels)
+        # A task with no target of its own (explanations) reads the heads of the tasks it requires.
+        object.__setattr__(self, "labels", self.targets[0].labels if self.targets else ())
         if not self.cv_target:
-            object.__setattr__(self, "cv_target", self.targets[0].name)
+            object.__setattr__(self, "cv_target", self.targets[0].name if self.targets else self.name)
 
     @property
     def single_label(self) -> bool:
-        return self.targets[0].single_label
+        return bool(self.targets) and self.targets[0].single_label
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -200,6 +204,41 @@ def _score_entities(split: Split, rows: list) -> dict:
     # Read with their roles, gold rows always have one.
     gold = {row.key: (row.role or "", row.fine_roles) for row in formats.read_entity_labels(split.labels_file(1))}
     return metrics.entity_role_scores(gold, {row.key: (row.role or "", row.fine_roles) for row in rows})
+
+
+def _score_explanations(split: Split, rows: list) -> dict:
+    """chrF of the explanations against the references, next to that of the article's first 80
+    words (the baseline), over the articles of the split's subtask-3 file."""
+    gold = formats.read_explanation_labels(split.labels_file(3))
+    references = {row.article: row.explanation for row in gold}
+    baseline = {}
+    for row in gold:
+        path = split.document_path(row.article)
+        baseline[row.article] = first_words(formats.read_document(path)) if path.is_file() else ""
+    return {
+        "chrf": metrics.chrf(references, dict(rows)),
+        "baseline_chrf": metrics.chrf(references, baseline),
+        "articles": len(gold),
+    }
+
+
+def _evidence_rows(analysis: dict) -> list[tuple]:
+    """``(kind, label, start, end, text, score)`` of every evidence sentence of an Analysis JSON:
+    of its narratives, sub-narratives, entities (labelled with their name and role) and explanation."""
+
+    def rows(kind: str, label: str, items: list[dict] | None) -> list[tuple]:
+        return [(kind, label, x["start"], x["end"], x["text"], x["score"]) for x in items or []]
+
+    out = []
+    for n in analysis.get("narratives") or []:
+        out += rows("narrative", n["label"], n.get("evidence"))
+        for sub in n["subnarratives"]:
+            out += rows("subnarrative", sub["label"], sub.get("evidence"))
+    for e in analysis.get("entities") or []:
+        out += rows("entity", f"{e['name']} ({e['role']})", e.get("evidence"))
+    if explanation := analysis.get("explanation"):
+        out += rows("explanation", explanation["narrative"], explanation["evidence"])
+    return out
 
 
 def _genre_rows_f1(gold: RowLabels, pred: RowLabels) -> float:
@@ -350,6 +389,21 @@ TASKS: dict[str, Task] = {
                     (e["name"], e["role"], e["score"], len(e["mentions"])) for e in analysis.get("entities") or []
                 ],
             ),
+        ),
+        Task(
+            "explanations",
+            "the sentences behind each narrative, and why the article pushes its dominant one",
+            Dataset.SEMEVAL2025,
+            3,
+            Level.SENTENCE,
+            (),
+            "explanations",
+            (Metric("chrF", "chrf"), Metric("chrF of the first 80 words", "baseline_chrf")),
+            formats.write_explanations,
+            _score_explanations,
+            predictions=lambda aid, a: iter([(aid, a.explanation.text)] if a.explanation else []),
+            given="narratives",
+            store=StoreTable("evidence", ("kind", "label", "start", "end", "text", "score"), _evidence_rows),
         ),
     )
 }

@@ -49,7 +49,7 @@ def report_html(data: dict, svgs: dict[str, str] | None = None) -> str:
         *_techniques_html(data["techniques"], svgs),
         *_sources_html(data["sources"], svgs),
         *_time_frames_genres_html(svgs),
-        *_narratives_html(svgs),
+        *_narratives_html(svgs, data.get("evidence") or {}),
         _entities_html(data.get("entities", {}), svgs),
         *_spans_html(data["spans"]),
         *_articles_html(data["articles"]),
@@ -137,13 +137,25 @@ def _time_frames_genres_html(svgs: dict[str, str]) -> list[str]:
     ]
 
 
-def _narratives_html(svgs: dict[str, str]) -> list[str]:
-    return [
+def _narratives_html(svgs: dict[str, str], evidence: dict[str, list[dict]]) -> list[str]:
+    """The narratives chart, then the sentences that carry each narrative most in the corpus."""
+    parts = [
         '<h2 id="narratives">Narratives</h2>',
         svgs.get(
             "narratives", '<p class="note">No narratives stored: the analyses were made without a narratives model.</p>'
         ),
     ]
+    if evidence:
+        parts.append('<h3>Typical evidence</h3><p class="note">The sentences that carry each narrative most.</p><dl>')
+        for label, items in evidence.items():
+            quotes = "".join(
+                f'<dd>“{_escape(_shorten(x["text"], 300))}” <span class="note">({_escape(x["id"])}, '
+                f"{100 * x['score']:.0f}%)</span></dd>"
+                for x in items
+            )
+            parts.append(f"<dt>{_escape(label)}</dt>{quotes}")
+        parts.append("</dl>")
+    return parts
 
 
 def _entities_html(entities: dict, svgs: dict[str, str]) -> str:

@@ -29,6 +29,8 @@ TOP_ENTITIES = 5
 #: Antagonists in the per-source chart.
 CHART_ENTITIES = 12
 ARTICLES_PER_SPAN = 3
+#: Evidence sentences shown per narrative (from different articles).
+EVIDENCE_PER_NARRATIVE = 3
 MAX_ARTICLE_CHARS = 8_000
 #: Dates spanning fewer days are counted per day, others per month.
 DAILY_UNDER_DAYS = 90
@@ -60,7 +62,7 @@ def corpus_data(
     ``sources`` (articles per source and the share of them using each technique),
     ``over_time`` (per month, or per day when the dates span under three months; empty
     without dates), ``frames``, ``genres``, ``narratives``, ``entities`` (see :func:`_entities`),
-    ``spans`` (per technique, the most frequent span texts with the articles they come from),
+    ``evidence`` (per narrative, the sentences that carry it most), ``spans`` (per technique, the most frequent span texts with the articles they come from),
     ``articles`` (those articles, keyed by hash) and ``failures``. ``embed`` (default: the cached
     e5 embedder) tells inflected forms of one entity name apart from different names (see
     :func:`~spinscope.models.entities.group_names`).
@@ -78,6 +80,7 @@ def corpus_data(
             "genres": [{"genre": g, "articles": n} for g, n in store.genre_counts(version)],
             "failures": [{"id": i, "hash": h, "error": e} for i, h, e in store.failures(version)],
             "narratives": [{"narrative": name, "articles": n} for name, n in store.narrative_counts(version)],
+            "evidence": _evidence(store, version),
         }
         data["entities"] = _entities(
             store, version, data["sources"]["articles"], embed or Embedder(EmbeddingCache()).embed
@@ -85,6 +88,15 @@ def corpus_data(
         data["spans"], hashes = _top_spans(store, version, top_spans, articles_per_span)
         data["articles"] = _articles(store, version, hashes)
     return data
+
+
+def _evidence(store: Store, version: str | None, per_narrative: int = EVIDENCE_PER_NARRATIVE) -> dict[str, list[dict]]:
+    """The sentences that carry each narrative most across the corpus: ``{narrative: [{text,
+    score, id}]}``, best first, one per article (empty for analyses made without evidence)."""
+    out: dict[str, list[dict]] = {}
+    for narrative, text, score, aid in store.top_evidence(version, per_narrative):
+        out.setdefault(narrative, []).append({"text": text, "score": score, "id": aid})
+    return out
 
 
 def _summary(store: Store, version: str | None, database: str) -> dict:

@@ -8,7 +8,9 @@ component      fills                                            model files
 ``techniques`` ``paragraphs`` (techniques per paragraph)        techniques
 ``spans``      ``spans`` (needs ``techniques``)                 spans
 ``narratives`` ``narratives``                                   narratives, subnarratives
-``entities``   ``entities``                                     mentions, roles, fine_roles
+``entities``   ``entities`` (with their evidence)               mentions, roles, fine_roles
+``explanations`` evidence of ``narratives``, ``explanation``    narratives, subnarratives,
+               (of those the narratives component found)        explanations
 =============  ===============================================  ======================
 
 Which components exist, in which order, and what each needs come from the task registry
@@ -23,17 +25,29 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..analysis import Analysis, Entity, Genre, Narrative, ParagraphLabels, Scored
+from ..analysis import (
+    Analysis,
+    Entity,
+    Evidence,
+    Explanation,
+    Genre,
+    Narrative,
+    ParagraphLabels,
+    Scored,
+    Subnarrative,
+)
 from ..document import Article
 from ..encoder import TokenStates
 from ..models.embeddings import Embedder, paragraph_features
 from ..models.entities import MAX_ENTITIES, MENTIONS_PER_ENTITY, MentionFinder, mentions_by_name, most_mentioned, spread
+from ..models.evidence import Sentence, mention_sentences, ranked, sentence_rows, sentence_states, sentences
+from ..models.explain import Explainer
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
 from ..models.spans import SpanModel
 from ..models.states import mention_rows, mention_states
 from ..tasks import TASKS
-from ..taxonomy import narrative_parent
+from ..taxonomy import OTHER, narrative_parent
 from .encoded import EncodedArticle
 
 
@@ -166,7 +180,7 @@ class NarrativesComponent(Component):
         chosen, sub = self.rule.decide(coarse.labels, p, fine.labels, q)
         p, q = dict(zip(coarse.labels, p)), dict(zip(fine.labels, q))
         analysis.narratives = [
-            Narrative(c, _round(p[c]), [Scored(f, _round(q[f])) for f in sub if narrative_parent(f) == c])
+            Narrative(c, _round(p[c]), [Subnarrative(f, _round(q[f])) for f in sub if narrative_parent(f) == c])
             for c in chosen
         ]
 
@@ -216,7 +230,9 @@ class EntitiesComponent(Component):
         if not read:
             return
         P, Q = self.mention_roles(encoded, [span for _, span in read])
-        analysis.entities = [self._entity(article, name, by_name[name], read, P, Q) for name in names]
+        found = sentences(article)
+        where = mention_sentences(found, [span for _, span in read])
+        analysis.entities = [self._entity(article, name, by_name[name], read, P, Q, (found, where)) for name in names]
 
     def _entity(
         self,
@@ -226,14 +242,24 @@ class EntitiesComponent(Component):
         read: list[tuple[str, tuple[int, int]]],
         P: np.ndarray,
         Q: np.ndarray,
+        sentences_of: tuple[list[Sentence], list[int | None]],
     ) -> Entity:
         """The entity ``name``: its role from the mean probabilities of its mentions that were
-        read, located at the mention that argues that role most."""
+        read, located at the mention that argues that role most; its evidence, the sentences
+        of those mentions ranked by the role's probability there."""
         rows = [i for i, (n, _) in enumerate(read) if n == name]
         p, q = P[rows].mean(axis=0), Q[rows].mean(axis=0)
         role, fine_roles = self.decide(p[None], q[None])[0]
         r = self.roles.labels.index(role)
         a, b = read[rows[int(P[rows, r].argmax())]][1]
+        found, where = sentences_of
+        best: dict[int, float] = {}
+        for i in rows:
+            k = where[i]
+            if k is not None:
+                best[k] = max(best.get(k, 0.0), float(P[i, r]))
+        held = sorted(best)
+        scores = np.array([best[k] for k in held])
         return Entity(
             name,
             role,
@@ -242,6 +268,7 @@ class EntitiesComponent(Component):
             a,
             b,
             [article.mention(s, e) for s, e in mentions],
+            _evidence(article, ranked([found[k] for k in held], scores, article)),
         )
 
     @property
@@ -250,6 +277,98 @@ class EntitiesComponent(Component):
             "roles": _meta_info(self.roles.meta, _FRAMING_INFO + _HELD_OUT[1:]),
             "fine_roles": _meta_info(self.fine_roles.meta, _FRAMING_INFO),
         }
+
+
+def _evidence(article: Article, best: list[tuple[Sentence, float]]) -> list[Evidence]:
+    return [Evidence(s.start, s.end, article.text[s.start : s.end], _round(score)) for s, score in best]
+
+
+class ExplanationsComponent(Component):
+    """The evidence of every narrative and sub-narrative (the sentences that carry it) and the
+    explanation of the dominant narrative.
+
+    A sentence's score for a label is the narrative head's probability for it on the sentence
+    read as the article's body (:func:`~spinscope.models.evidence.sentence_rows`), from the
+    token states the span tagger also reads: no text is encoded again.
+    """
+
+    name = "explanations"
+    files = ("narratives.json", "narratives.npz", "subnarratives.json", "subnarratives.npz", "explanations.json")
+    reads_states = True
+
+    def __init__(self, folder: Path, embedder: Embedder):
+        self.coarse, self.fine = Head.load(folder, "narratives"), Head.load(folder, "subnarratives")
+        self.explainer = Explainer.load(folder)
+
+    def sentence_scores(self, encoded: EncodedArticle) -> tuple[list[Sentence], np.ndarray, np.ndarray]:
+        """The article's sentences and the narrative and sub-narrative heads' probabilities on
+        each: ``(sentences, (n, narratives), (n, sub-narratives))``."""
+        article = encoded.article
+        found = sentences(article)
+        if not found or not len(encoded.embeddings):
+            return [], np.zeros((0, len(self.coarse.labels))), np.zeros((0, len(self.fine.labels)))
+        states = encoded.token_states(range(len(article.paragraphs)))
+        rows = sentence_rows(encoded.embeddings, sentence_states(article, found, states))
+        return found, self.coarse.predict_proba(rows), self.fine.predict_proba(rows)
+
+    def __call__(self, encoded: EncodedArticle, analysis: Analysis) -> None:
+        article = encoded.article
+        found, P, Q = self.sentence_scores(encoded)
+        if not found:
+            return
+        coarse, fine = self.coarse.labels, self.fine.labels
+        analysis.narratives = [
+            Narrative(
+                n.label,
+                n.score,
+                [
+                    Subnarrative(
+                        s.label, s.score, _evidence(article, ranked(found, Q[:, fine.index(s.label)], article))
+                    )
+                    for s in n.subnarratives
+                ],
+                _evidence(article, ranked(found, P[:, coarse.index(n.label)], article)),
+            )
+            for n in analysis.narratives
+        ]
+        if analysis.narratives and analysis.narratives[0].label != OTHER:
+            dominant = analysis.narratives[0]
+            sub = next((s.label for s in dominant.subnarratives if not s.label.endswith(": " + OTHER)), None)
+            analysis.explanation = self.explanation(article, found, P, Q, dominant.label, sub)
+
+    def explanation(
+        self,
+        article: Article,
+        found: list[Sentence],
+        P: np.ndarray,
+        Q: np.ndarray,
+        narrative: str,
+        subnarrative: str | None,
+    ) -> Explanation:
+        """The explanation of ``narrative`` (and ``subnarrative``) from the sentence scores of
+        :meth:`sentence_scores`."""
+        q = Q[:, self.fine.labels.index(subnarrative)] if subnarrative in self.fine.labels else None
+        # A narrative the head does not know (a newer taxonomy) keeps the article's order.
+        p = P[:, self.coarse.labels.index(narrative)] if narrative in self.coarse.labels else np.zeros(len(found))
+        explainer = self.explainer.for_language(article.language)
+        scores = explainer.scores(p, q)
+        chosen = explainer.choose(found, explainer.ranking(article.text, found, p, q))
+        label = subnarrative or narrative
+        text = explainer.compose(article.text, found, chosen, article.language, label)
+        used = explainer.used(article.text, found, chosen, explainer.opener(article.language, label))
+        return Explanation(narrative, subnarrative, text, _evidence(article, [(found[i], scores[i]) for i in used]))
+
+    def explain(self, encoded: EncodedArticle, narrative: str, subnarrative: str | None) -> Explanation | None:
+        """The explanation of a given narrative (and sub-narrative), as the official task asks;
+        ``None`` for an article with no sentence."""
+        found, P, Q = self.sentence_scores(encoded)
+        if not found:
+            return None
+        return self.explanation(encoded.article, found, P, Q, narrative, subnarrative)
+
+    @property
+    def info(self) -> dict[str, dict]:
+        return {"explanations": _meta_info(self.explainer.meta, ("version", "estimator", "cv", "cv_baseline"))}
 
 
 #: Every component class, by the name the registry gives it.
@@ -262,5 +381,6 @@ COMPONENT_CLASSES: dict[str, type[Component]] = {
         SpansComponent,
         NarrativesComponent,
         EntitiesComponent,
+        ExplanationsComponent,
     )
 }

@@ -322,3 +322,54 @@ def write_entity_labels(path: Path, rows: Iterable[EntityLabel]) -> None:
             for r in rows
         ),
     )
+
+
+# --- SemEval-2025 Task 10: explanations of the dominant narrative (subtask 3) ----------------
+
+#: How a subtask-3 file says the dominant narrative has no sub-narrative.
+NO_SUBNARRATIVE = "none"
+
+
+@dataclass(frozen=True)
+class ExplanationLabel:
+    """A row of a subtask-3 file: the article's dominant narrative and sub-narrative (``None``
+    when the file says ``none``) and, in labelled files, the explanation."""
+
+    article: str
+    narrative: str
+    subnarrative: str | None
+    explanation: str = ""
+
+
+def read_explanation_labels(path: Path, explanations: bool = True) -> list[ExplanationLabel]:
+    """The rows of a subtask-3 file, in file order; with ``explanations=False`` only the first
+    three columns (what the task gives) are read. Unknown labels, a sub-narrative of another
+    narrative and an article listed twice are errors."""
+    rows, seen = [], set()
+    for number, fields in _rows(path, 4 if explanations else 3):
+        where = f"{path}:{number}"
+        aid, narrative, sub = (x.strip() for x in fields[:3])
+        if narrative not in NARRATIVE_NAMES:
+            raise DataError(f"{where}: unknown narrative {narrative!r}")
+        subnarrative = None if sub.lower() == NO_SUBNARRATIVE else sub
+        if subnarrative is not None and subnarrative not in SUBNARRATIVE_NAMES:
+            raise DataError(f"{where}: unknown sub-narrative {sub!r}")
+        if subnarrative is not None and narrative_parent(subnarrative) != narrative:
+            raise DataError(f"{where}: sub-narrative {sub!r} is not one of {narrative!r}")
+        if aid in seen:
+            raise DataError(f"{where}: article {aid} is listed twice")
+        seen.add(aid)
+        text = " ".join(fields[3].split()) if explanations else ""
+        rows.append(ExplanationLabel(aid, narrative, subnarrative, text))
+    return rows
+
+
+def write_explanations(path: Path, rows: Iterable[tuple[str, str]]) -> None:
+    """A subtask-3 prediction file: ``article<TAB>explanation`` per article (tabs and line
+    breaks in an explanation become spaces)."""
+    _write(path, (f"{aid}\t{' '.join(text.split())}" for aid, text in rows))
+
+
+def read_explanations(path: Path) -> dict[str, str]:
+    """A subtask-3 prediction file read back: ``{article: explanation}``."""
+    return {fields[0]: (fields[1] if len(fields) > 1 else "") for _, fields in _rows(path, 1)}

@@ -35,6 +35,7 @@ __all__ = [
     "span_scores_from_sums",
     "per_label_scores",
     "sample_f1",
+    "chrf",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -276,3 +277,36 @@ def span_scores_from_sums(sums: np.ndarray) -> Scores:
     precision_sum, recall_sum, n_pred, n_gold = sums
     precision, recall = _ratio(precision_sum, n_pred), _ratio(recall_sum, n_gold)
     return Scores(precision, recall, _harmonic_mean(precision, recall), int(n_gold))
+
+
+def chrf(references: Mapping[str, str], hypotheses: Mapping[str, str]) -> float:
+    """Corpus chrF (sacrebleu's defaults: character 6-grams, beta 2) of ``hypotheses`` against
+    ``references``, over the articles of ``references`` (a missing hypothesis is empty); 0 to 100.
+    SemEval-2025 subtask 3 is scored with BERTScore, which needs a model download: chrF is the
+    download-free measure spinscope reports."""
+    from sacrebleu.metrics import CHRF  # only scoring needs it: kept out of every analysis's start-up
+
+    keys = list(references)
+    if not keys:
+        return 0.0
+    score = CHRF().corpus_score([hypotheses.get(k, "") for k in keys], [[references[k] for k in keys]])
+    return round(float(score.score), 2)
+
+
+def chrf_statistics(references: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+    """chrF's match counts of each hypothesis against its reference ``(n, 3 * 6 orders)``: sums
+    of rows give the statistics of any set of articles (see :func:`chrf_from_statistics`), so
+    cross-validation scores many candidates without reading them again."""
+    from sacrebleu.metrics import CHRF
+
+    if not len(hypotheses):
+        return np.zeros((0, 18), dtype=np.int64)
+    stats = CHRF()._extract_corpus_statistics(list(hypotheses), [list(references)])
+    return np.asarray(stats, dtype=np.int64)
+
+
+def chrf_from_statistics(statistics: np.ndarray) -> float:
+    """Corpus chrF (0 to 100) from summed :func:`chrf_statistics` rows."""
+    from sacrebleu.metrics import CHRF
+
+    return round(float(CHRF()._compute_f_score(list(np.asarray(statistics).sum(axis=0)))), 2)

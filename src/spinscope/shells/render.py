@@ -124,8 +124,19 @@ def report(analysis: Analysis, console: Console) -> None:
     console.print(Group(Text(""), legend, roles))
 
 
+#: How many evidence sentences the terminal shows under a narrative, and how many characters of each.
+SHOWN_EVIDENCE, EVIDENCE_CHARS = 2, 110
+
+
+def quoted(text: str, limit: int = EVIDENCE_CHARS) -> str:
+    """``text`` on one line, in quotes, cut at ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= limit else text[: limit - 1].rstrip() + '…'}”"
+
+
 def _framing_report(analysis: Analysis, console: Console) -> None:
-    """Narratives as a ranked list and entities as a table (nothing when the models are absent)."""
+    """Narratives as a ranked list with their evidence, the explanation of the dominant one,
+    and entities as a table (nothing when the models are absent)."""
     if analysis.narratives:
         console.print("[bold]Narratives[/]")
         for n in analysis.narratives:
@@ -134,6 +145,15 @@ def _framing_report(analysis: Analysis, console: Console) -> None:
                 console.print(
                     f"  [dim]{_pct(sub.score):>4}    - {sub.label.removeprefix(n.label + ': ')}[/]", highlight=False
                 )
+            for sentence in n.evidence[:SHOWN_EVIDENCE]:
+                console.print(
+                    Text(f"          {quoted(sentence.text)}", style="italic"),
+                    highlight=False,
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
+    if analysis.explanation:
+        console.print(Text.assemble(("Why: ", "bold"), analysis.explanation.text), highlight=False)
     if analysis.entities:
         table = Table(
             "Entity",
@@ -179,6 +199,8 @@ mark{border-radius:3px;padding:0 1px;color:#000}mark:focus{outline:2px solid #00
 .tags{font-size:.8rem;color:#333;margin:-.3rem 0 .8rem 1.6rem}.tag{display:inline-block;border-radius:3px;padding:0 .3rem;margin-right:.3rem;color:#000}
 .legend span{display:inline-block;padding:.1rem .4rem;margin:.1rem;border-radius:3px;color:#000}
 .entity{border-bottom:3px solid;font-weight:600}.role{font-weight:600}
+blockquote.evidence{margin:.1rem 0 .1rem 1rem;color:#333;font-style:italic;border-left:3px solid #3c5a99;padding-left:.5rem}
+p.why{background:#f4f6fb;padding:.4rem .6rem;border-radius:4px}
 ol.narratives li{margin:.2rem 0}ol.narratives ul{color:#444;margin:.1rem 0}
 table.entities{border-collapse:collapse}table.entities td,table.entities th{padding:.15rem .8rem .15rem 0;text-align:left}
 """
@@ -243,12 +265,19 @@ def framing_html(analysis: Analysis) -> str:
             subs = "".join(
                 f"<li>{html.escape(x.label.removeprefix(n.label + ': '))} {_pct(x.score)}</li>" for x in n.subnarratives
             )
+            evidence = "".join(
+                f'<blockquote class="evidence"><a href="#line-{_line_of(analysis, e.start)}">'
+                f"{html.escape(quoted(e.text, 240))}</a> {_pct(e.score)}</blockquote>"
+                for e in n.evidence
+            )
             items.append(
                 f'<li title="{html.escape(taxonomy.label(n.label).definition)}"><b>{html.escape(n.label)}</b> '
-                f"{_pct(n.score)}<ul>{subs}</ul></li>"
+                f"{_pct(n.score)}<ul>{subs}</ul>{evidence}</li>"
             )
+        why = f'<p class="why"><b>Why:</b> {html.escape(analysis.explanation.text)}</p>' if analysis.explanation else ""
         parts.append(
-            f'<section aria-label="Narratives"><h2>Narratives</h2><ol class="narratives">{"".join(items)}</ol></section>'
+            f'<section aria-label="Narratives"><h2>Narratives</h2><ol class="narratives">{"".join(items)}</ol>'
+            f"{why}</section>"
         )
     if analysis.entities:
         rows = "".join(
@@ -262,6 +291,11 @@ def framing_html(analysis: Analysis) -> str:
             f"<th>Role</th><th>Fine roles</th><th>Mentions</th></tr>{rows}</table></section>"
         )
     return "\n".join(parts)
+
+
+def _line_of(analysis: Analysis, offset: int) -> int:
+    paragraph = analysis.article.paragraph_of(offset)
+    return paragraph.line if paragraph else 1
 
 
 def legend_html() -> str:

@@ -4,7 +4,7 @@
 data folder trains comes from the task registry (:mod:`spinscope.tasks`). The parts:
 :mod:`~.estimators` (rows, the head estimator, folds, metadata), :mod:`~.techniques` (genre,
 frames, techniques), :mod:`~.spans` (the span tagger), :mod:`~.framing` (narratives, entity
-roles, mention finder), :mod:`~.finetune` (the encoder itself, with PyTorch), :mod:`~.heldout`
+roles, mention finder), :mod:`~.explanations` (the explainer of the dominant narrative), :mod:`~.finetune` (the encoder itself, with PyTorch), :mod:`~.heldout`
 (the held-out split that compares encoders).
 """
 
@@ -18,7 +18,7 @@ from ..models.embeddings import Embedder, EmbeddingCache
 from ..progress import Counter, Progress
 from ..semeval.layout import is_2025_data
 from ..tasks import TASKS, Dataset, tasks_of
-from . import framing, spans, techniques
+from . import explanations, framing, spans, techniques
 from .estimators import FOLDS, texts_range_states
 
 __all__ = ["train"]
@@ -140,7 +140,23 @@ def _train_framing(
         finder, recall = framing.train_finder(data)
         finder.save(output / "mentions.json", recall)
         scores["mention recall"] = recall
+    if "explanations" in chosen:
+        scores |= _train_explanations(data_dir, embedder, languages, output, command, progress)
     return scores
+
+
+def _train_explanations(
+    data_dir: Path, embedder: Embedder, languages, output: Path, command: str, progress: Progress | None
+) -> dict[str, dict]:
+    """The explainer, after the narratives: it reads the sentence scores of the heads just
+    written. A folder without subtask-3 explanations gets the default settings (the evidence
+    needs none)."""
+    if not explanations.has_explanations(data_dir, languages):
+        explanations.default_explainer(command).save(output)
+        return {}
+    counter = Counter(progress, f"explanations: nested {FOLDS}-fold CV of chrF", FOLDS)
+    explainer = explanations.train(data_dir, embedder, output, languages, command, progress, counter.advance)
+    return {"explanations": explainer.meta["cv"]}
 
 
 #: The trainer of each shared task's data: (data folder, embedder, tasks, languages, output, command, progress).

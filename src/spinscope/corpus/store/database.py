@@ -309,4 +309,8 @@ def _export_lists(slim: dict) -> dict:
         "entities": [f"{e['name']} ({e['role']})" for e in slim.get("entities") or []],
         "n_paragraphs": len(paragraphs),
         "n_spans": len(slim.get("spans") or []),
+        "explanation": (slim.get("explanation") or {}).get("text"),
+        "evidence": [
+            f"{n['label']}: “{e['text']}”" for n in slim.get("narratives") or [] for e in n.get("evidence") or []
+        ],
     }

@@ -135,6 +135,18 @@ class CorpusQueries:
             (version,),
         )
 
+    def top_evidence(self, version: str | None, per_narrative: int) -> list[tuple[str, str, float, str]]:
+        """``(narrative, sentence, score, article id)``: the ``per_narrative`` evidence sentences
+        of each narrative that carry it most, across the corpus, best first (one per article)."""
+        return self._rows(
+            "SELECT label, text, score, id FROM (SELECT e.label, e.text, e.score, r.id, row_number() OVER "
+            "(PARTITION BY e.label ORDER BY e.score DESC, r.id) AS k FROM (SELECT analysis_id, label, text, "
+            "max(score) AS score FROM evidence WHERE kind = 'narrative' GROUP BY analysis_id, label) e "
+            f"JOIN analyses a ON a.analysis_id = e.analysis_id JOIN articles r ON r.hash = a.article_hash "
+            f"WHERE {_OK}) WHERE k <= ? ORDER BY label, score DESC",
+            (version, per_narrative),
+        )
+
     def entity_casts(self, version: str | None) -> list[tuple[str, str, str, int]]:
         """``(source, role, entity name, analysis id)``: each entity an article casts in a role, once."""
         return self._rows(

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from ...tasks import TASKS, StoreTable
 
-SCHEMA_VERSION = 2
-#: Schema versions a database is upgraded from, in place (version 2 added narratives and entities).
-UPGRADABLE = (1,)
+SCHEMA_VERSION = 3
+#: Schema versions a database is upgraded from, in place (version 2 added narratives and
+#: entities, version 3 the evidence sentences; older analyses keep none).
+UPGRADABLE = (1, 2)
 
 #: The table of one analysis per article and model version; tasks may store columns in it (genre).
 ANALYSES = "analyses"
@@ -57,6 +58,7 @@ CREATE INDEX IF NOT EXISTS articles_by_date ON articles (date);
 CREATE INDEX IF NOT EXISTS paragraph_labels_by_technique ON paragraph_labels (technique, analysis_id);
 CREATE INDEX IF NOT EXISTS spans_by_technique_text ON spans (technique, text);
 CREATE INDEX IF NOT EXISTS frames_by_frame ON frames (frame, analysis_id);
+CREATE INDEX IF NOT EXISTS evidence_by_label ON evidence (kind, label);
 """
 
 #: SQLite types of the task tables' columns that hold no text; every task column is NOT NULL.
@@ -122,6 +124,17 @@ STORED_EXPORT_COLUMNS = (
     "genre",
 )
 #: The columns of :meth:`Store.export_rows`, in order (``analysis`` holds the full Analysis).
-EXPORT_COLUMNS = (*STORED_EXPORT_COLUMNS, "frames", "techniques", "narratives", "entities", "n_paragraphs", "n_spans")
-#: Columns holding lists (joined with ``;`` in CSV); an entity is written ``name (role)``.
-LIST_COLUMNS = ("frames", "techniques", "narratives", "entities")
+EXPORT_COLUMNS = (
+    *STORED_EXPORT_COLUMNS,
+    "frames",
+    "techniques",
+    "narratives",
+    "entities",
+    "n_paragraphs",
+    "n_spans",
+    "explanation",
+    "evidence",
+)
+#: Columns holding lists (joined with ``;`` in CSV); an entity is written ``name (role)``, an
+#: evidence sentence ``label: "sentence"`` (the dominant narrative's evidence).
+LIST_COLUMNS = ("frames", "techniques", "narratives", "entities", "evidence")

@@ -302,15 +302,17 @@
     const spans = [...data.spans].sort((x, y) => y.score - x.score);
     const titleStart = data.title ? data.title.start : -1;
     const mentions = (data.entities || []).flatMap((e) => e.mentions.map((m) => ({ ...m, entity: e })));
+    const evidence = evidenceSets(data).flatMap((set) => set.items.map((e) => ({ start: e.start, end: e.end, ev: set.id })));
     const container = $("article");
     container.replaceChildren();
     for (const paragraph of data.paragraphs) {
       const isTitle = paragraph.start === titleStart;
       const block = el(isTitle ? "h3" : "p", { className: isTitle ? "para title" : "para", attrs: { id: `line-${paragraph.line}` } });
       block.append(el("span", { className: "line", text: String(paragraph.line), attrs: { "aria-label": `line ${paragraph.line}` } }));
-      for (const [a, b, covering] of segments(paragraph.start, paragraph.end, [...spans, ...mentions])) {
+      for (const [a, b, covering] of segments(paragraph.start, paragraph.end, [...spans, ...mentions, ...evidence])) {
         const techniques = covering.filter((s) => s.technique);
         const entity = covering.find((s) => s.entity);
+        const sets = covering.filter((s) => s.ev).map((s) => s.ev);
         let piece = document.createTextNode(slice(a, b));
         if (entity) piece = entityMark(entity.entity, piece);
         if (techniques.length) {
@@ -320,6 +322,8 @@
             style: { "--c": colourOf(techniques[0].technique) },
           }, piece);
         }
+        // Evidence is drawn only while its narrative or entity is chosen (see pickEvidence).
+        if (sets.length) piece = el("span", { className: "ev", attrs: { "data-ev": sets.join(" ") } }, piece);
         block.append(piece);
       }
       container.append(block);
@@ -340,31 +344,84 @@
     }, child);
   }
 
+  // --- evidence: choosing a narrative or an entity highlights the sentences behind it -------
+
+  /** Every set of evidence sentences of the analysis: [{id, label, items}], narratives first. */
+  function evidenceSets(data) {
+    const sets = [];
+    (data.narratives || []).forEach((n, i) => {
+      sets.push({ id: `n${i}`, label: n.label, items: n.evidence || [] });
+      n.subnarratives.forEach((s, j) => sets.push({ id: `n${i}s${j}`, label: s.label, items: s.evidence || [] }));
+    });
+    (data.entities || []).forEach((e, i) => sets.push({ id: `e${i}`, label: `${e.name} (${e.role})`, items: e.evidence || [] }));
+    return sets.filter((set) => set.items.length);
+  }
+
+  /** A button that shows (or hides) the evidence set ``id``; buttons take Enter and Space. */
+  function evidenceButton(id, label, child, count) {
+    return el("button", {
+      className: "pick",
+      attrs: { type: "button", "data-ev": id, "aria-pressed": "false", "aria-controls": "article",
+        title: `Highlight the ${count} sentence${count === 1 ? "" : "s"} behind ${label} in the text` },
+    }, child);
+  }
+
+  function pickEvidence(button) {
+    const id = button.dataset.ev;
+    const chosen = button.getAttribute("aria-pressed") !== "true";
+    for (const other of document.querySelectorAll(".pick[aria-pressed=true]")) other.setAttribute("aria-pressed", "false");
+    for (const lit of document.querySelectorAll("#article .ev.lit")) lit.classList.remove("lit");
+    if (!chosen) {
+      $("evidence-status").textContent = "";
+      return;
+    }
+    button.setAttribute("aria-pressed", "true");
+    const lit = [...document.querySelectorAll("#article .ev")].filter((span) => span.dataset.ev.split(" ").includes(id));
+    for (const span of lit) span.classList.add("lit");
+    const sentences = new Set(lit.map((span) => span.closest(".para")));
+    $("evidence-status").textContent = `Evidence of ${button.textContent.trim()} highlighted in ${sentences.size} line${sentences.size === 1 ? "" : "s"}; Escape clears it.`;
+    if (lit.length) lit[0].scrollIntoView({ block: "nearest" });
+  }
+
+  function clearEvidence() {
+    const pressed = document.querySelector(".pick[aria-pressed=true]");
+    if (pressed) pickEvidence(pressed);
+  }
+
   function renderNarratives(data) {
     const list = $("narrative-list");
     list.replaceChildren();
-    for (const n of data.narratives || []) {
+    (data.narratives || []).forEach((n, i) => {
       const subs = el("ul", { className: "subnarratives" });
-      for (const s of n.subnarratives) {
-        subs.append(el("li", { text: `${s.label.slice(n.label.length + 2) || s.label} ${pct(s.score)}`,
-          attrs: { title: (labels.get(s.label) || {}).definition || "" } }));
-      }
+      n.subnarratives.forEach((s, j) => {
+        const name = `${s.label.slice(n.label.length + 2) || s.label} ${pct(s.score)}`;
+        const count = (s.evidence || []).length;
+        subs.append(el("li", { attrs: { title: (labels.get(s.label) || {}).definition || "" } },
+          count ? evidenceButton(`n${i}s${j}`, s.label, name, count) : name));
+      });
+      const count = (n.evidence || []).length;
+      const head = el("strong", { text: n.label });
       list.append(el("li", { attrs: { title: (labels.get(n.label) || {}).definition || "" } },
-        el("strong", { text: n.label }), ` ${pct(n.score)}`, subs));
-    }
+        count ? evidenceButton(`n${i}`, n.label, head, count) : head, ` ${pct(n.score)}`, subs));
+    });
     if (!list.children.length) list.append(el("li", { className: "hint", text: "No narrative model loaded." }));
+    const why = $("explanation");
+    why.hidden = !data.explanation;
+    why.replaceChildren(...(data.explanation ? [el("strong", { text: "Why: " }), data.explanation.text] : []));
   }
 
   function renderEntities(data) {
     const list = $("entity-list");
     list.replaceChildren();
-    for (const e of data.entities || []) {
+    (data.entities || []).forEach((e, i) => {
       const fine = e.fine_roles.map((f) => `${f.label} ${pct(f.score)}`).join(", ");
+      const name = el("span", { className: "entity", text: e.name, style: { "--r": roleColour.get(e.role) || "#555" } });
+      const count = (e.evidence || []).length;
       list.append(el("li", {},
-        el("span", { className: "entity", text: e.name, style: { "--r": roleColour.get(e.role) || "#555" } }),
+        count ? evidenceButton(`e${i}`, `${e.name} (${e.role})`, name, count) : name,
         el("span", { className: "role", text: ` ${e.role} ${pct(e.score)}`, style: { color: roleColour.get(e.role) || "#555" } }),
         el("span", { className: "hint", text: `${fine ? ` · ${fine}` : ""} · ${e.mentions.length} mention${e.mentions.length === 1 ? "" : "s"}` })));
-    }
+    });
     if (!list.children.length) list.append(el("li", { className: "hint", text: "No named entity found." }));
   }
 
@@ -520,7 +577,14 @@
       if (tipTarget(event) === tipOwner) hideTip();
     });
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") hideTip();
+      if (event.key === "Escape") {
+        hideTip();
+        clearEvidence();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest && event.target.closest(".pick");
+      if (button) pickEvidence(button);
     });
     window.addEventListener("resize", hideTip);
     showPanel();
