@@ -13,7 +13,7 @@ import pytest
 from spinscope.document import Article
 from spinscope.encoder import TokenStates
 from spinscope.models.embeddings import EMBEDDING_DIM
-from spinscope.models.states import masked, mention_rows, mention_states
+from spinscope.models.roles import masked, mention_rows, mention_states
 from spinscope.pipeline import Analyzer
 from spinscope.tasks import TARGETS
 from spinscope.training.estimators import TaskData, one_hot
@@ -140,8 +140,10 @@ def test_the_swap_protocol_pairs_names_of_different_roles_and_scores_both_ways()
 
 
 #: An invented report: a commander who shells a town (the villain) and a doctor who saves its
-#: wounded (the hero), in paragraphs of their own.
-HERO, VILLAIN = "Elena Marsh", "Viktor Raskov"
+#: wounded (the hero), in paragraphs of their own, under two names the training articles are
+#: full of: the role model before issue 22, which read the names, called both Antagonist (.91 to
+#: .98) whichever role the words gave them.
+HERO, VILLAIN = "Zelensky", "Putin"
 REPORT = "\n".join(
     [
         "Shelling of Dovrel Leaves Dozens Dead",
@@ -165,8 +167,8 @@ def analyzer() -> Analyzer:
 
 
 def test_roles_follow_the_words_not_the_names(analyzer):
-    """Swapping the two names keeps each role where the words argue it: the name now written
-    where the doctor was gets the doctor's role."""
+    """Each name takes the role its words argue, and swapping the two names moves the roles with
+    the words: the name now written where the doctor was gets the doctor's role."""
     before = {e.name: e.role for e in analyzer.analyze(Article(REPORT, language="en")).entities}
     swapped_text, _ = swap_names(REPORT, HERO, VILLAIN)
     after = {e.name: e.role for e in analyzer.analyze(Article(swapped_text, language="en")).entities}

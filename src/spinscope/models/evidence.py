@@ -3,7 +3,7 @@
 An article's sentences are cut from its paragraphs (:func:`sentences`), each a ``[start, end)``
 range of the article's text. A narrative's evidence ranks them by what the narrative head says
 of each sentence read in its article: the encoder's token states of its paragraph, mean-pooled
-over the sentence's tokens (the states the entity roles already read, so no text is encoded
+over the sentence's tokens (the states the span tagger already reads, so no text is encoded
 again), set in the article's feature row in place of the paragraph mean and max
 (:func:`sentence_rows`). An entity's evidence is the sentences holding the mentions its role
 was read from, ranked by the role head's probability for each mention.

@@ -44,8 +44,8 @@ from ..models.evidence import Sentence, mention_sentences, ranked, sentence_rows
 from ..models.explain import Explainer
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
+from ..models.roles import mention_rows, mention_states
 from ..models.spans import SpanModel
-from ..models.states import mention_rows, mention_states
 from ..tasks import TASKS
 from ..taxonomy import OTHER, narrative_parent
 from .encoded import EncodedArticle

@@ -22,7 +22,8 @@ from sklearn.neural_network import MLPClassifier
 from .. import __version__
 from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, default_cache_path
 from ..models.heads import Head
-from ..models.states import PLACEHOLDER, range_states
+from ..models.roles import PLACEHOLDER
+from ..models.states import range_states
 from ..progress import Counter, Progress
 from ..semeval.layout import iso_language
 from ..semeval.reader import LabelledArticle
@@ -38,8 +39,8 @@ DEFAULT_THRESHOLD = 0.5
 FEATURES = {
     Level.ARTICLE: "title + mean + max of paragraphs",
     Level.PARAGRAPH: "paragraph + neighbours + title + article mean + position",
-    Level.MENTION: f"the mention masked (its paragraph encoded with every mention written '{PLACEHOLDER}': the "
-    "placeholder's token states) + that masked paragraph's mean token state + article mean",
+    Level.MENTION: f"the mention masked (its sentence encoded with every mention written '{PLACEHOLDER}': the "
+    "placeholder's token states) + that masked sentence's mean token state + article mean",
 }
 
 

@@ -19,7 +19,7 @@ from ..models.embeddings import EMBEDDING_DIM, Embedder, article_features
 from ..models.entities import MentionFinder
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
-from ..models.states import masked_paragraphs, mention_rows
+from ..models.roles import masked_sentences, mention_rows
 from ..progress import Progress
 from ..semeval import metrics
 from ..semeval.reader import LabelledArticle, read_training
@@ -39,7 +39,7 @@ from .estimators import (
 
 NARRATIVES, ENTITIES = TASKS["narratives"], TASKS["entities"]
 
-#: The role models compared with (``cv_previous`` in their metadata): the masked paragraph and
+#: The role models compared with (``cv_previous`` in their metadata): the masked sentence and
 #: the article mean alone (the feature rows without the mention's own state), their recipes.
 PREVIOUS_ROLE_RECIPES = {"roles": Recipe(C=0.001), "fine_roles": Recipe(C=0.003)}
 PREVIOUS_ROLE_COLUMNS = slice(EMBEDDING_DIM, None)
@@ -132,13 +132,13 @@ def mention_context_states(
     embedder: Embedder,
     progress: Progress | None = None,
 ) -> list[np.ndarray]:
-    """Each mention and its paragraph read masked (:func:`~spinscope.models.states.mention_states`),
-    per article, from one batch of encodings of the masked paragraphs."""
-    texts, ranges, owners = [], [], []  # per paragraph holding mentions: (article, mention rows)
+    """Each mention and its sentence read masked (:func:`~spinscope.models.roles.mention_states`),
+    per article, from one batch of encodings of the masked sentences."""
+    texts, ranges, owners = [], [], []  # per sentence holding mentions: (article, mention rows)
     for a, (article, article_spans) in enumerate(zip(articles, spans)):
-        for text, placeholders, rows in masked_paragraphs(article, article_spans):
+        for text, placeholders, rows in masked_sentences(article, article_spans):
             texts.append(text)
-            ranges.append([*placeholders, (0, len(text))])  # each mention, then the whole paragraph
+            ranges.append([*placeholders, (0, len(text))])  # each mention, then the whole sentence
             owners.append((a, rows))
     flat = texts_range_states(embedder, texts, ranges, progress).astype(np.float32)
     out = [np.zeros((len(article_spans), 2 * EMBEDDING_DIM), dtype=np.float32) for article_spans in spans]
@@ -284,7 +284,7 @@ def train_roles(data: FramingData, command: str, progress: Callable[[], None] | 
         held_out["lolo_previous"], _ = role_decisions_cv(data, data.roles.langs, previous_rule, progress, True)
     scores: dict[str, Any] = {
         "rule": {"extra": rule.extra, "fine_weight": rule.fine_weight},
-        "previous": "logistic regressions on the masked paragraph + article mean alone (without the "
+        "previous": "logistic regressions on the masked sentence + article mean alone (without the "
         "mention's own state), main role from its own model",
     }
     for name, chosen in held_out.items():

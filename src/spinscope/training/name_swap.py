@@ -18,7 +18,7 @@ import numpy as np
 
 from ..document import Article
 from ..models.embeddings import EMBEDDING_DIM, Embedder
-from ..models.states import mention_rows
+from ..models.roles import mention_rows
 from .framing import FramingData, mention_context_states
 
 #: A swapped occurrence: ``(start, end)`` in the original text, ``(start, end)`` in the swapped one.
