@@ -279,3 +279,20 @@ def serve_app(app, start_timeout: float = 60) -> Iterator[str]:
     server.should_exit = True
     thread.join(10)
     sock.close()
+
+
+#: Debian's chromium and its driver, which the real-browser tests drive with selenium.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def require_chromium():
+    """Skip the calling test module, saying what to install, unless Debian's chromium, its driver
+    and selenium are there; returns ``selenium.webdriver``."""
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.skip(
+            f"Debian's chromium is not installed ({CHROMIUM} or {CHROMEDRIVER} is missing): "
+            "run `apt-get install chromium chromium-driver`",
+            allow_module_level=True,
+        )
+    return pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install selenium")

@@ -17,12 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import serve_app
+from conftest import CHROMEDRIVER, CHROMIUM, require_chromium, serve_app
 from spinscope.pipeline import MODEL_DIR
 from spinscope.shells.api import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 #: Where to save the page's screenshot (``make screenshot`` sets it to docs/screenshot.png).
 SCREENSHOT_ENV = "SPINSCOPE_SCREENSHOT"
 FLAGS = (
@@ -38,13 +36,7 @@ FLAGS = (
     "--window-size=1280,900",
 )
 
-if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-    pytest.skip(
-        f"Debian's chromium is not installed ({CHROMIUM} or {CHROMEDRIVER} is missing): "
-        "run `apt-get install chromium chromium-driver`",
-        allow_module_level=True,
-    )
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install selenium")
+webdriver = require_chromium()
 
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -190,6 +182,9 @@ def test_page_highlights_an_article(browser, base_url, tmp_path):
         "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False}
     )
     try:
+        # The new size comes with a resize event, which hides the tooltip: let it pass first.
+        WebDriverWait(browser, 5).until(lambda d: d.execute_script("return window.innerHeight") == height)
+        browser.execute_async_script("requestAnimationFrame(() => requestAnimationFrame(arguments[0]))")
         browser.execute_script("window.scrollTo(0, 0); arguments[0].focus()", marks[min(1, len(marks) - 1)])
         tooltip(browser)
         screenshot.parent.mkdir(parents=True, exist_ok=True)

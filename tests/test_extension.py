@@ -42,14 +42,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_socket, serve_app
+from conftest import CHROMEDRIVER, CHROMIUM, free_socket, require_chromium, serve_app
 from spinscope.pipeline import MODEL_DIR
 from spinscope.shells.api import create_app
 from spinscope.shells.api.access import Access
 from spinscope.shells.api.cors import EXTENSION_ID
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 EXTENSION = Path(__file__).resolve().parents[1] / "extension"
 BUILT = EXTENSION / "dist" / "extension"
 #: Where to save the screenshot of the extension on a page (``make screenshot``: docs/extension.png).
@@ -58,13 +56,7 @@ TOKEN = "extension-token_5Hq2Zr8Wm4"
 #: The oldest node web-ext runs on (its package.json's engines).
 WEB_EXT_NODE = 20
 
-if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-    pytest.skip(
-        f"Debian's chromium is not installed ({CHROMIUM} or {CHROMEDRIVER} is missing): "
-        "run `apt-get install chromium chromium-driver`",
-        allow_module_level=True,
-    )
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: pip install selenium")
+webdriver = require_chromium()
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
