@@ -13,6 +13,7 @@ import pytest
 from spinscope.document import Article
 from spinscope.encoder import TokenStates
 from spinscope.models.embeddings import EMBEDDING_DIM
+from spinscope.models.evidence import sentences
 from spinscope.models.roles import masked, mention_rows, mention_states
 from spinscope.pipeline import Analyzer
 from spinscope.tasks import TARGETS
@@ -73,7 +74,7 @@ def test_mention_features_never_read_the_name():
             for name in ("Kadyrov", "Zelensky", "Oleg Brandt")
             if name in text
         ]
-        rows.append(mention_rows(E, mention_states(article, spans, _fake_encoder(seen))))
+        rows.append(mention_rows(E, mention_states(article, sentences(article), spans, _fake_encoder(seen))))
     assert seen == ["Yesterday X ordered the shelling of the market, said X."] * 2  # every mention masked
     np.testing.assert_array_equal(rows[0], rows[1])
     assert rows[0].shape == (2, 3 * EMBEDDING_DIM) and not np.array_equal(rows[0][0], rows[0][1])

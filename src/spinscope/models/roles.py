@@ -18,7 +18,7 @@ import numpy as np
 from ..document import Article
 from ..encoder import TokenStates
 from .embeddings import EMBEDDING_DIM
-from .evidence import mention_sentences, sentences
+from .evidence import Sentence, mention_sentences
 from .states import range_states
 
 #: What each mention of a sentence is written as when the sentence is encoded for roles.
@@ -45,12 +45,12 @@ def masked(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[tuple
 
 
 def masked_sentences(
-    article: Article, spans: Sequence[tuple[int, int]]
+    article: Article, found: Sequence[Sentence], spans: Sequence[tuple[int, int]]
 ) -> list[tuple[str, list[tuple[int, int]], list[int]]]:
-    """Each sentence of ``article`` holding some of the mentions ``spans`` (by where they start),
-    with all of them masked (:func:`masked`; a mention running past its sentence is cut there):
-    ``(masked text, placeholder of each, their rows in spans)``."""
-    found = sentences(article)
+    """Each of the sentences ``found`` in ``article`` (:func:`~.evidence.sentences`) holding some
+    of the mentions ``spans`` (by where they start), with all of them masked (:func:`masked`; a
+    mention running past its sentence is cut there): ``(masked text, placeholder of each, their
+    rows in spans)``."""
     members: dict[int, list[int]] = {}
     for row, k in enumerate(mention_sentences(found, spans)):
         if k is not None:
@@ -65,13 +65,16 @@ def masked_sentences(
 
 
 def mention_states(
-    article: Article, spans: Sequence[tuple[int, int]], token_states: Callable[[list[str]], Sequence[TokenStates]]
+    article: Article,
+    found: Sequence[Sentence],
+    spans: Sequence[tuple[int, int]],
+    token_states: Callable[[list[str]], Sequence[TokenStates]],
 ) -> np.ndarray:
-    """What the article says of each mention ``[start, end)`` of ``article``, read with every
-    mention of its sentence masked (:func:`masked_sentences`): the state of its placeholder and
+    """What the article says of each mention ``[start, end)`` of ``article`` (its sentences
+    ``found``), read with every mention of its sentence masked (:func:`masked_sentences`): the state of its placeholder and
     the mean state of the masked sentence, float32 ``(len(spans), 2 * dim)``; zeros for a
     mention outside every sentence. ``token_states(texts)`` encodes texts."""
-    contexts = masked_sentences(article, spans)
+    contexts = masked_sentences(article, found, spans)
     out = np.zeros((len(spans), 2 * EMBEDDING_DIM), dtype=np.float32)
     for states, (text, placeholders, rows) in zip(token_states([text for text, _, _ in contexts]), contexts):
         read = range_states(states, [*placeholders, (0, len(text))])

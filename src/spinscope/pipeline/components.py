@@ -40,7 +40,7 @@ from ..document import Article
 from ..encoder import TokenStates
 from ..models.embeddings import Embedder, paragraph_features
 from ..models.entities import MAX_ENTITIES, MENTIONS_PER_ENTITY, MentionFinder, mentions_by_name, most_mentioned, spread
-from ..models.evidence import Sentence, mention_sentences, ranked, sentence_rows, sentence_states, sentences
+from ..models.evidence import Sentence, mention_sentences, ranked, sentence_rows, sentence_states
 from ..models.explain import Explainer
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
@@ -206,7 +206,7 @@ class EntitiesComponent(Component):
     def mention_roles(self, encoded: EncodedArticle, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Main-role and fine-role probabilities of the mentions at ``spans`` ``[start, end)`` of
         the encoded article."""
-        in_context = mention_states(encoded.article, spans, self.embedder.token_states)
+        in_context = mention_states(encoded.article, encoded.sentences, spans, self.embedder.token_states)
         X = mention_rows(encoded.embeddings, in_context)
         return self.roles.predict_proba(X), self.fine_roles.predict_proba(X)
 
@@ -230,7 +230,7 @@ class EntitiesComponent(Component):
         if not read:
             return
         P, Q = self.mention_roles(encoded, [span for _, span in read])
-        found = sentences(article)
+        found = encoded.sentences
         where = mention_sentences(found, [span for _, span in read])
         analysis.entities = [self._entity(article, name, by_name[name], read, P, Q, (found, where)) for name in names]
 
@@ -304,7 +304,7 @@ class ExplanationsComponent(Component):
         """The article's sentences and the narrative and sub-narrative heads' probabilities on
         each: ``(sentences, (n, narratives), (n, sub-narratives))``."""
         article = encoded.article
-        found = sentences(article)
+        found = encoded.sentences
         if not found or not len(encoded.embeddings):
             return [], np.zeros((0, len(self.coarse.labels))), np.zeros((0, len(self.fine.labels)))
         states = encoded.token_states(range(len(article.paragraphs)))

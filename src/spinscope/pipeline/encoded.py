@@ -11,6 +11,7 @@ import numpy as np
 from ..document import Article
 from ..encoder import TokenStates
 from ..models.embeddings import Embedder, article_features
+from ..models.evidence import Sentence, sentences
 
 
 @dataclass
@@ -34,6 +35,12 @@ class EncodedArticle:
         if len(self.states) < len(self.article.paragraphs):
             self.states = dict(enumerate(self.embedder.token_states([p.text for p in self.article.paragraphs])))
         return [self.states[i] for i in indices]
+
+    @cached_property
+    def sentences(self) -> list[Sentence]:
+        """The article's sentences (:func:`~spinscope.models.evidence.sentences`), cut once for
+        every component that reads them."""
+        return sentences(self.article)
 
     @cached_property
     def article_row(self) -> np.ndarray:

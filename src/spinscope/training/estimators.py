@@ -20,6 +20,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neural_network import MLPClassifier
 
 from .. import __version__
+from ..document import Article
 from ..models.embeddings import EMBEDDING_DIM, EMBEDDING_MODEL, Embedder, default_cache_path
 from ..models.heads import Head
 from ..models.roles import PLACEHOLDER
@@ -81,6 +82,11 @@ class TaskData:
             groups=self.groups[idx],
             keys=[self.keys[i] for i in idx],
         )
+
+
+def paragraph_vectors(article: Article, lookup: dict[str, np.ndarray]) -> np.ndarray:
+    """The embeddings ``(n, 384)`` of ``article``'s paragraphs, looked up by text."""
+    return np.array([lookup[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
 
 
 def one_hot(rows: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:

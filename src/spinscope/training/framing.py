@@ -17,6 +17,7 @@ import numpy as np
 from ..document import Article
 from ..models.embeddings import EMBEDDING_DIM, Embedder, article_features
 from ..models.entities import MentionFinder
+from ..models.evidence import sentences
 from ..models.heads import Head
 from ..models.narratives import NarrativeRule, RoleRule
 from ..models.roles import masked_sentences, mention_rows
@@ -33,6 +34,7 @@ from .estimators import (
     model_meta,
     one_hot,
     out_of_fold,
+    paragraph_vectors,
     per_language,
     texts_range_states,
 )
@@ -84,7 +86,7 @@ def load_framing_data(
         t.name: {"X": [], "Y": [], "langs": [], "groups": [], "keys": []} for t in NARRATIVES.targets + ENTITIES.targets
     }
     for record, article, states in zip(records, articles, in_context):
-        E = np.array([vectors[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
+        E = paragraph_vectors(article, vectors)
         features = article_features(E)
         for target in NARRATIVES.targets:
             _add(rows[target.name], [features], [record.labels[target.name]], record, [article.id])
@@ -136,7 +138,7 @@ def mention_context_states(
     per article, from one batch of encodings of the masked sentences."""
     texts, ranges, owners = [], [], []  # per sentence holding mentions: (article, mention rows)
     for a, (article, article_spans) in enumerate(zip(articles, spans)):
-        for text, placeholders, rows in masked_sentences(article, article_spans):
+        for text, placeholders, rows in masked_sentences(article, sentences(article), article_spans):
             texts.append(text)
             ranges.append([*placeholders, (0, len(text))])  # each mention, then the whole sentence
             owners.append((a, rows))

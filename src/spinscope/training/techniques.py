@@ -11,7 +11,7 @@ import numpy as np
 
 from ..document import Article
 from ..errors import ConfigError
-from ..models.embeddings import EMBEDDING_DIM, Embedder, article_features, paragraph_features
+from ..models.embeddings import Embedder, article_features, paragraph_features
 from ..models.heads import Head
 from ..progress import Progress
 from ..semeval.formats import read_article
@@ -27,6 +27,7 @@ from .estimators import (
     model_meta,
     one_hot,
     out_of_fold,
+    paragraph_vectors,
     per_language,
 )
 
@@ -78,14 +79,10 @@ def unlabelled_rows(
     texts = sorted({p.text for found in articles.values() for article in found for p in article.paragraphs})
     lookup = dict(zip(texts, embedder.embed(texts, progress=progress)))
     return {
-        lang: np.array([article_features(_embeddings(article, lookup)) for article in found], dtype=np.float32)
+        lang: np.array([article_features(paragraph_vectors(article, lookup)) for article in found], dtype=np.float32)
         for lang, found in articles.items()
         if found
     }
-
-
-def _embeddings(article: Article, lookup: dict[str, np.ndarray]) -> np.ndarray:
-    return np.array([lookup[p.text] for p in article.paragraphs], dtype=np.float32).reshape(-1, EMBEDDING_DIM)
 
 
 def _copies(articles: Sequence[LabelledArticle], task: Task) -> list[tuple[LabelledArticle, Article]]:
@@ -132,7 +129,9 @@ def _task_rows(task: Task, copies: list[tuple[LabelledArticle, Article]], lookup
     target = task.targets[0]
     rows: list[tuple[LabelledArticle, object, np.ndarray, Sequence[str]]] = []
     for record, article in copies:
-        rows += [(record, *row) for row in ROWS[task.level](record, article, _embeddings(article, lookup), target.name)]
+        rows += [
+            (record, *row) for row in ROWS[task.level](record, article, paragraph_vectors(article, lookup), target.name)
+        ]
     return TaskData(
         target,
         np.array([x for _, _, x, _ in rows], dtype=np.float32),
