@@ -205,6 +205,57 @@ def test_the_held_out_split_is_stratified_and_fixed(folders):
     )
 
 
+def test_the_five_folds_are_disjoint_and_hold_out_every_paragraph_once(folders, tokenizer, monkeypatch):
+    folds = [heldout.draw(folders, fold) for fold in range(heldout.FOLDS)]
+    assert folds[0] == heldout.draw(folders)  # fold 0 is the held-out split
+    invented = {"semeval2023": 3, "semeval2025": 12}  # labelled articles of each invented folder, in English
+    for dataset in folds[0]:
+        ids = [aid for split in folds for aid in split[dataset]["en"]]
+        assert len(ids) == len(set(ids)) == invented[dataset]  # disjoint, and together every article
+    with pytest.raises(ValueError, match="0 to 4"):
+        heldout.draw(folders, heldout.FOLDS)
+
+    def drawn(fold):
+        return {dataset: {lang: set(ids) for lang, ids in langs.items()} for dataset, langs in folds[fold].items()}
+
+    assert heldout.fold_split(1, folders) == drawn(1)
+    # fold 0 is read from the committed file, which holds real articles: here, the invented ones
+    monkeypatch.setattr(heldout, "load", lambda: drawn(0))
+    every = len(finetune.read_examples(folders, tokenizer, finetune.FineTuning(max_tokens=64)))
+    left_out = [
+        every
+        - len(finetune.read_examples(folders, tokenizer, finetune.FineTuning(hold_out=True, fold=k, max_tokens=64)))
+        for k in range(heldout.FOLDS)
+    ]
+    assert all(n > 0 for n in left_out) and sum(left_out) == every  # each paragraph left out by one fold
+
+
+def test_k_fold_reads_scored_folds_back_and_sums_them_up(tmp_path):
+    kfold = pytest.importorskip("spinscope.training.kfold")
+    scores = [
+        {
+            "genre": {"en": 0.5, "all": 0.6},
+            "narratives": {"en": {"coarse": 0.4, "fine": 0.2}, "all": {"coarse": 0.4, "fine": 0.2}},
+        },
+        {
+            "genre": {"en": 0.7, "all": 0.8},
+            "narratives": {"en": {"coarse": 0.6, "fine": 0.2}, "all": {"coarse": 0.6, "fine": 0.2}},
+        },
+    ]
+    for fold, fold_scores in enumerate(scores):
+        (tmp_path / f"fold{fold}").mkdir()
+        (tmp_path / f"fold{fold}" / kfold.SCORES_FILE).write_text(json.dumps(fold_scores))
+    read = [kfold.run_fold([], fold, tmp_path) for fold in range(2)]  # scored: nothing is trained again
+    assert read == scores
+    summary = kfold.spread(read)
+    assert summary[("genre", "", "en")] == pytest.approx((0.6, 0.1414), abs=1e-4)
+    assert summary[("narratives", "fine", "all")] == pytest.approx((0.2, 0.0))
+    table = kfold.markdown(summary).splitlines()
+    assert table[0] == "| score | en | all |"
+    assert table[2] == "| genre | 0.600 ± 0.141 | 0.700 ± 0.141 |"
+    assert table[3] == "| narratives coarse | 0.500 ± 0.141 | 0.500 ± 0.141 |"
+
+
 @pytest.mark.slow
 def test_the_committed_split_is_the_one_the_data_gives(semeval_dir, semeval2025_dir):
     committed = json.loads(heldout.SPLIT_FILE.read_text())

@@ -193,6 +193,12 @@ def evaluate(
 # --- training -----------------------------------------------------------------------------
 
 
+#: ``train --fold``: the held-out split is fold 0 of five (spinscope.training.heldout.FOLDS).
+FOLD_HELP = (
+    "With --hold-out: which fifth of the articles to hold out (0: the committed split; heldout --fold scores others)."
+)
+
+
 @app.command()
 def train(
     data_dirs: Annotated[
@@ -225,6 +231,7 @@ def train(
             "them).",
         ),
     ] = False,
+    fold: Annotated[int, typer.Option("--fold", min=0, max=4, help=FOLD_HELP)] = 0,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="With --encoder: passes over the data.")] = 2,
     layers: Annotated[int, typer.Option("--layers", min=1, max=12, help="With --encoder: top layers trained.")] = 4,
     seed: Annotated[
@@ -237,7 +244,9 @@ def train(
     command = "spinscope train " + " ".join(sys.argv[2:])
     with friendly_errors(), warnings_shown(), progress_bars() as progress:
         graph = (
-            _fine_tune(data_dirs, output, progress, epochs=epochs, layers=layers, seed=seed, hold_out=hold_out)
+            _fine_tune(
+                data_dirs, output, progress, epochs=epochs, layers=layers, seed=seed, hold_out=hold_out, fold=fold
+            )
             if encoder
             else None
         )
@@ -273,20 +282,49 @@ def heldout(
         ),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores here.")] = None,
+    fold: Annotated[
+        int,
+        typer.Option(
+            "--fold", min=0, max=4, help="Score on this fifth of the articles (0: the committed held-out split)."
+        ),
+    ] = 0,
 ):
     """Score encoders on the fixed held-out 20% of the training articles: heads fitted on the rest."""
     from ..training.heldout import evaluate as held_out_scores  # scikit-learn and the trainers: this command only
 
-    graphs = {"shipped": None} | {str(path): path for path in encoders or []}
+    # The shipped encoder learnt from every fold but the committed split, so it is scored on fold 0 only.
+    graphs = ({"shipped": None} if fold == 0 else {}) | {str(path): path for path in encoders or []}
     with friendly_errors(), warnings_shown(), progress_bars() as progress:
+        if not graphs:
+            raise InputError(f"--fold {fold} needs --encoder: the shipped encoder learnt from that fold's articles")
         results = {
-            name: held_out_scores(data_dirs, Embedder(EmbeddingCache(), graph=graph), progress)
+            name: held_out_scores(data_dirs, Embedder(EmbeddingCache(), graph=graph), progress, fold)
             for name, graph in graphs.items()
         }
     Console().print(render.heldout_table(results))
     if json_out:
         with friendly_errors():
             json_out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+@app.command()
+def kfold(
+    data_dirs: Annotated[list[Path], typer.Argument(help="The SemEval-2023 and SemEval-2025 data folders.")],
+    folds: Annotated[
+        list[int] | None,
+        typer.Option("--fold", min=0, max=4, help="A fold to hold out (repeat; default 0, 1 and 2)."),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder of the runs (resumed).")] = Path("build/kfold"),
+):
+    """k-fold fine-tuning: fine-tune the encoder without each fold, score it on that fold, print
+    every score's mean and spread over the folds (a Markdown table). Needs the train extra."""
+    with friendly_errors(), warnings_shown(), progress_bars() as progress:
+        try:
+            from ..training import kfold as runs  # PyTorch (the train extra): this command only
+        except ModuleNotFoundError as error:
+            raise InputError(f"kfold needs PyTorch ({error}): pip install -e '.[train]'") from error
+        scores = [runs.run_fold(data_dirs, fold, output, progress) for fold in folds or [0, 1, 2]]
+    print(runs.markdown(runs.spread(scores)))
 
 
 # --- the web app and corpus mode ----------------------------------------------------------

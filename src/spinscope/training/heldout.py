@@ -34,6 +34,8 @@ from .estimators import decide, fit_head, out_of_fold, per_language, texts_range
 
 SPLIT_FILE = Path(__file__).with_name("heldout.json")
 FRACTION = 0.2
+#: The articles fall in this many disjoint folds of :data:`FRACTION` each; the held-out split is fold 0.
+FOLDS = round(1 / FRACTION)
 SEED = 2023
 
 
@@ -53,8 +55,12 @@ def _strata(data_dir: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def draw(data_dirs: Sequence[Path]) -> dict[str, dict[str, list[str]]]:
-    """``{dataset folder name: {language folder: sorted held-out article ids}}``."""
+def draw(data_dirs: Sequence[Path], fold: int = 0) -> dict[str, dict[str, list[str]]]:
+    """``{dataset folder name: {language folder: sorted held-out article ids}}``: the ``fold``-th
+    fifth of each stratum after a seeded shuffle (fold 0 is the committed split; the five folds
+    are disjoint and cover every article)."""
+    if not 0 <= fold < FOLDS:
+        raise ValueError(f"fold {fold}: there are {FOLDS} folds, 0 to {FOLDS - 1}")
     out: dict[str, dict[str, list[str]]] = {}
     for data_dir in map(Path, data_dirs):
         chosen = out.setdefault(data_dir.name, {})
@@ -68,7 +74,7 @@ def draw(data_dirs: Sequence[Path]) -> dict[str, dict[str, list[str]]]:
             for stratum in sorted(strata):
                 ids = sorted(strata[stratum])
                 rng.shuffle(ids)
-                held += ids[: round(FRACTION * len(ids))]
+                held += ids[round(fold * len(ids) / FOLDS) : round((fold + 1) * len(ids) / FOLDS)]
             chosen[lang] = sorted(held)
     return out
 
@@ -81,6 +87,15 @@ def load(path: Path = SPLIT_FILE) -> dict[str, dict[str, set[str]]]:
     }
 
 
+def fold_split(fold: int, data_dirs: Sequence[Path]) -> dict[str, dict[str, set[str]]]:
+    """The held-out articles of ``fold``: the committed split for fold 0, else drawn from the data."""
+    if fold == 0:
+        return load()
+    return {
+        dataset: {lang: set(ids) for lang, ids in langs.items()} for dataset, langs in draw(data_dirs, fold).items()
+    }
+
+
 def is_held_out(split: dict[str, dict[str, set[str]]], data_dir: Path, lang: str, article: str) -> bool:
     return article in split.get(Path(data_dir).name, {}).get(lang, ())
 
@@ -90,10 +105,12 @@ def held_rows(split: dict, data_dir: Path, groups: np.ndarray) -> np.ndarray:
     return np.array([is_held_out(split, data_dir, *group.split(":", 1)) for group in groups])
 
 
-def evaluate(data_dirs: Sequence[Path], embedder: Embedder, progress: Progress | None = None) -> dict[str, dict]:
-    """Scores on the held-out split of heads fitted on the rest, with ``embedder``'s features:
-    ``{task: {language: score}}`` (``all``: the languages pooled)."""
-    split, out = load(), {}  # type: dict, dict[str, dict]
+def evaluate(
+    data_dirs: Sequence[Path], embedder: Embedder, progress: Progress | None = None, fold: int = 0
+) -> dict[str, dict]:
+    """Scores on the held-out split (or another ``fold``) of heads fitted on the rest, with
+    ``embedder``'s features: ``{task: {language: score}}`` (``all``: the languages pooled)."""
+    split, out = fold_split(fold, data_dirs), {}  # type: dict, dict[str, dict]
     for data_dir in map(Path, data_dirs):
         if is_2025_data(data_dir):
             framing_data = framing.load_framing_data(data_dir, embedder, progress=progress)

@@ -127,9 +127,9 @@ def _trained_on(record: LabelledArticle, config: FineTuning, split: dict) -> boo
 
 
 def read_examples(data_dirs: Sequence[Path], tokenizer: Tokenizer, config: FineTuning) -> list[Example]:
-    """Every training paragraph of the data folders (outside the held-out split with ``hold_out``),
+    """Every training paragraph of the data folders (outside the held-out fold with ``hold_out``),
     at most ``max_paragraphs`` of each language of each folder."""
-    maker, split = _ExampleMaker(tokenizer, config), heldout.load()
+    maker, split = _ExampleMaker(tokenizer, config), heldout.fold_split(config.fold, data_dirs)
     examples: list[Example] = []
     for data_dir in map(Path, data_dirs):
         records = [record for record in read_training(data_dir) if _trained_on(record, config, split)]

@@ -45,6 +45,8 @@ class FineTuning:
     seed: int = 0
     #: Train only on the articles outside the committed held-out split (:mod:`..heldout`).
     hold_out: bool = False
+    #: With ``hold_out``: which fold of five is held out (0: the committed split; k-fold fine-tuning).
+    fold: int = 0
     #: Each target's weight in the summed loss.
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {target.name: target.loss_weight for target in HEAD_TARGETS}
