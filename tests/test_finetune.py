@@ -254,6 +254,9 @@ def test_k_fold_reads_scored_folds_back_and_sums_them_up(tmp_path):
     assert table[0] == "| score | en | all |"
     assert table[2] == "| genre | 0.600 ± 0.141 | 0.700 ± 0.141 |"
     assert table[3] == "| narratives coarse | 0.500 ± 0.141 | 0.500 ± 0.141 |"
+    result = CliRunner().invoke(app, ["kfold", "data", "--fold", "0", "--fold", "1", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-len(table) :] == table
 
 
 @pytest.mark.slow
