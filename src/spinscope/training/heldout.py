@@ -79,21 +79,18 @@ def draw(data_dirs: Sequence[Path], fold: int = 0) -> dict[str, dict[str, list[s
     return out
 
 
+def _as_sets(split: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, set[str]]]:
+    return {dataset: {lang: set(ids) for lang, ids in langs.items()} for dataset, langs in split.items()}
+
+
 def load(path: Path = SPLIT_FILE) -> dict[str, dict[str, set[str]]]:
     """The committed split: ``{dataset: {language: held-out article ids}}``."""
-    return {
-        dataset: {lang: set(ids) for lang, ids in langs.items()}
-        for dataset, langs in json.loads(path.read_text()).items()
-    }
+    return _as_sets(json.loads(path.read_text()))
 
 
 def fold_split(fold: int, data_dirs: Sequence[Path]) -> dict[str, dict[str, set[str]]]:
     """The held-out articles of ``fold``: the committed split for fold 0, else drawn from the data."""
-    if fold == 0:
-        return load()
-    return {
-        dataset: {lang: set(ids) for lang, ids in langs.items()} for dataset, langs in draw(data_dirs, fold).items()
-    }
+    return load() if fold == 0 else _as_sets(draw(data_dirs, fold))
 
 
 def is_held_out(split: dict[str, dict[str, set[str]]], data_dir: Path, lang: str, article: str) -> bool:
