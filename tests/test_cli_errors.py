@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 
 from conftest import EN_LINES, join, write_semeval2023
 from spinscope.corpus import Store
+from spinscope.shells import cli
 from spinscope.shells.cli import app
 from spinscope.tasks import TASKS
+from spinscope.training import heldout
 
 runner = CliRunner()
 
@@ -231,6 +233,13 @@ USAGE_ERRORS = {
 def test_bad_option_is_a_usage_error(case):
     args, says = USAGE_ERRORS[case]
     assert says in usage_error(args)
+
+
+def test_fold_options_stop_at_the_last_held_out_fold():
+    assert cli.FOLDS == heldout.FOLDS  # the CLI writes it out to start without the training modules
+    assert "'--fold'" in usage_error(["heldout", "data", "--fold", str(heldout.FOLDS)])
+    last = runner.invoke(app, ["heldout", "data", "--fold", str(heldout.FOLDS - 1)])
+    assert "needs --encoder" in last.stderr  # accepted, then refused for the shipped encoder
 
 
 def test_unknown_task_lists_the_tasks_of_the_registry():
