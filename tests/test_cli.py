@@ -20,7 +20,7 @@ from conftest import ARTICLES, join, write_semeval2023
 from spinscope import semeval
 from spinscope.models import SpanModel
 from spinscope.pipeline import MODEL_DIR
-from spinscope.shells import cli, render
+from spinscope.shells import cli, progress_view, render
 from spinscope.shells.api import access
 from spinscope.shells.cli import app
 from spinscope.taxonomy import FRAME_NAMES, GENRE_NAMES, TECHNIQUE_NAMES
@@ -133,9 +133,27 @@ def test_predict_reports_broken_articles_and_writes_the_rest(data_dir, tmp_path)
     )
     assert result.exit_code == 0
     assert "article2.txt" in result.stderr and "binary" in result.stderr
+    assert "en/train techniques: 3/3 (100%)" in result.stderr  # progress, as lines off a terminal
     rows = [line.split("\t") for line in out.read_text().splitlines()]
     assert {r[0] for r in rows} == set(ARTICLES)
     assert all(r[2] == "" for r in rows if r[0] == "2")
+
+
+def test_progress_off_a_terminal_is_a_line_now_and_then(capsys):
+    now = [0.0]
+    progress = progress_view.ProgressLines(every=60, clock=lambda: now[0])
+    for done, at in [(0, 0), (1, 10), (2, 61), (3, 70), (4, 130), (5, 131), (5, 200)]:
+        now[0] = at
+        progress("fr/dev genre", done, 5)
+    progress("embedding", 7, 0)  # total not known
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "fr/dev genre: 0/5 (0%), 0:00",
+        "fr/dev genre: 2/5 (40%), 1:01",
+        "fr/dev genre: 4/5 (80%), 2:10",
+        "fr/dev genre: 5/5 (100%), 2:11",  # done: said at once, and once
+        "embedding: 7, 0:00",
+    ]
 
 
 def test_evaluate_prints_official_scores(data_dir):

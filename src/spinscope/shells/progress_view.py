@@ -1,5 +1,6 @@
 """What a long command shows on stderr while it runs: one rich bar per stage of its
-:class:`~spinscope.progress.Progress` callback, and the library's warnings, one line each.
+:class:`~spinscope.progress.Progress` callback (on a terminal; redirected to a file or a pipe,
+a line per stage now and then), and the library's warnings, one line each.
 
 Both write to stderr so that standard output carries only a command's result (a JSON, a report).
 """
@@ -7,7 +8,8 @@ Both write to stderr so that standard output carries only a command's result (a 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -68,10 +70,40 @@ class RateColumn(ProgressColumn):
         return Text(f"{60 * speed:,.0f}/min" if speed else "", style="progress.data.speed")
 
 
+class ProgressLines:
+    """A :class:`~spinscope.progress.Progress` callback for a log file: a line when a stage
+    starts, at most one every ``every`` seconds while it runs, and one when it is done."""
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.every, self.clock = every, clock
+        self.started: dict[str, float] = {}
+        self.shown: dict[str, float] = {}
+        self.finished: set[str] = set()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = self.clock()
+        start = self.started.setdefault(stage, now)
+        finished = bool(total) and done >= total
+        if stage in self.finished or (not finished and stage in self.shown and now - self.shown[stage] < self.every):
+            return
+        self.shown[stage] = now
+        if finished:
+            self.finished.add(stage)
+        of = f"{done:,}/{total:,} ({100 * done / total:.0f}%)" if total else f"{done:,}"
+        stderr.print(f"{stage}: {of}, {_minutes(now - start)}", highlight=False, soft_wrap=True)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
 @contextmanager
 def progress_bars(rate: bool = False) -> Iterator[Progress]:
-    """A :class:`~spinscope.progress.Progress` callback drawing one rich bar per stage
-    (with items per minute when ``rate``)."""
+    """A :class:`~spinscope.progress.Progress` callback drawing one rich bar per stage (with
+    items per minute when ``rate``); :class:`ProgressLines` when stderr is not a terminal."""
+    if not stderr.is_terminal:
+        yield ProgressLines()
+        return
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
