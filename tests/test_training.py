@@ -208,6 +208,16 @@ def test_held_out_split_draws_from_the_labelled_articles(tmp_path):
     assert len(split["semeval2025"]["en"]) == 3 and split == heldout.draw(folders)
 
 
+def test_the_most_frequent_role_baseline_is_learnt_per_language_on_the_training_rows():
+    def roles(langs, main):
+        Y = np.eye(len(TARGETS["roles"].labels), dtype=np.int8)[main]
+        return TaskData(TARGETS["roles"], np.zeros((len(main), 2)), Y, np.array(langs), np.arange(len(main)))
+
+    train = roles(["bg", "bg", "bg", "en", "en"], [0, 0, 1, 2, 2])
+    test = roles(["bg", "en", "en", "bg"], [0, 2, 1, 1])
+    assert heldout.most_frequent_hits(train, test).tolist() == [True, True, False, False]
+
+
 def test_the_genre_protocol_records_leave_one_language_out_and_each_languages_predicted_mix():
     """A model that learnt "English means opinion" shows it: every unlabelled English article
     predicted opinion, next to the training mix, and a language scored by a model without it."""
