@@ -154,30 +154,27 @@ def _framing_scores(data, held_articles: np.ndarray, held_mentions: np.ndarray, 
     heads = [fit_head(task) for task in (train.roles, train.fine_roles)]
     P, Q = (h.predict_proba(t.X) for h, t in zip(heads, (test.roles, test.fine_roles)))
     decisions = framing.role_decisions(test, P, Q, role_rule)
-    baseline = most_frequent_hits(train.roles, test.roles)
+    baseline = most_frequent_roles(train.roles, test.roles)
     out["entity roles"] = per_language(
         test.roles.langs,
         lambda mask: (
             framing.role_scores(test, decisions, mask)
-            | {"most_frequent_role_accuracy": _share(baseline if mask is None else baseline[mask])}
+            | {"most_frequent_role_accuracy": framing.role_scores(test, baseline, mask)["main_role_accuracy"]}
         ),
     )
     counter.advance()
     return out
 
 
-def _share(hits: np.ndarray) -> float:
-    return float(hits.mean()) if len(hits) else 0.0  # as the official metrics score no rows
-
-
-def most_frequent_hits(train: TaskData, test: TaskData) -> np.ndarray:
-    """bool per row of ``test``: its main role is its language's most frequent one in ``train``
-    (the baseline of main-role accuracy)."""
-    gold, known = test.Y.argmax(axis=1), train.Y.argmax(axis=1)
+def most_frequent_roles(train: TaskData, test: TaskData) -> list[tuple[str, list[str]]]:
+    """The baseline of main-role accuracy: each row of ``test`` given its language's most
+    frequent main role in ``train`` (and no fine role)."""
+    known = train.Y.argmax(axis=1)
     top = {
-        lang: np.bincount(known[train.langs == lang], minlength=train.Y.shape[1]).argmax() for lang in set(test.langs)
+        lang: train.labels[int(np.bincount(known[train.langs == lang], minlength=train.Y.shape[1]).argmax())]
+        for lang in set(test.langs)
     }
-    return gold == np.array([top[lang] for lang in test.langs], dtype=int)
+    return [(top[lang], []) for lang in test.langs]
 
 
 def _span_scores(data_dir: Path, split: dict, embedder: Embedder, progress) -> dict[str, float]:
