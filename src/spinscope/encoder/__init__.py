@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .errors import EncoderError
 from .model_file import ModelFile
-from .runtime import Encoder, TokenStates
+from .runtime import Encoder, TokenStates, held_out_fold
 from .tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, Tokenizer, Tokens
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "TokenStates",
     "Tokenizer",
     "Tokens",
+    "held_out_fold",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.resources
+import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, I
 from .embeddings import InputEmbeddings
 from .errors import EncoderError
 from .model_file import ModelFile
-from .signature import FINGERPRINT_KEY, GRAPH_FILE, INPUT_EMBEDDINGS, INPUT_MASK, OUTPUT_STATES
+from .signature import FINGERPRINT_KEY, GRAPH_FILE, INPUT_EMBEDDINGS, INPUT_MASK, META_FILE, OUTPUT_STATES
 from .tokenizer import PASSAGE_PREFIX, Tokenizer
 
 #: Environment variable overriding the default number of onnxruntime threads.
@@ -87,6 +88,17 @@ def _release_freed_memory() -> None:
 
 def default_graph_path() -> Path:
     return Path(str(importlib.resources.files(__package__) / GRAPH_FILE))
+
+
+def held_out_fold(folder: Path | None = None) -> int | None:
+    """The fold of the training articles (``spinscope.training.heldout``) that the graph in
+    ``folder`` (default: the shipped one) was fine-tuned without, from the record of its run;
+    None when it learnt from every article or has no record."""
+    record = (folder or default_graph_path().parent) / META_FILE
+    if not record.is_file():
+        return None
+    settings = json.loads(record.read_text())["settings"]
+    return settings.get("fold", 0) if settings.get("hold_out") else None
 
 
 class Encoder:

@@ -12,3 +12,5 @@ OUTPUT_STATES = "last_hidden_state"
 FINGERPRINT_KEY = "e5_source_fingerprint"
 #: File name of the committed graph, next to this module.
 GRAPH_FILE = "e5-small-layers.onnx"
+#: The record of a fine-tuned graph's run, next to the graph (settings, data, losses, time).
+META_FILE = "finetune.json"

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from .. import __version__, official
 from .. import taxonomy as tx
+from ..encoder import held_out_fold
 from ..errors import InputError, SpinscopeError
 from ..io import load
 from ..models.embeddings import Embedder, EmbeddingCache
@@ -298,8 +299,8 @@ def heldout(
     """Score encoders on the fixed held-out 20% of the training articles: heads fitted on the rest."""
     from ..training.heldout import evaluate as held_out_scores  # scikit-learn and the trainers: this command only
 
-    # The shipped encoder learnt from every fold but the committed split, so it is scored on fold 0 only.
-    graphs = ({"shipped": None} if fold == 0 else {}) | {str(path): path for path in encoders or []}
+    # The shipped encoder is scored only on the fold it never learnt from, if its run left one out.
+    graphs = ({"shipped": None} if fold == held_out_fold() else {}) | {str(path): path for path in encoders or []}
     with friendly_errors(), warnings_shown(), progress_bars() as progress:
         if not graphs:
             raise InputError(f"--fold {fold} needs --encoder: the shipped encoder learnt from that fold's articles")

@@ -13,12 +13,10 @@ import torch
 from ... import __version__
 from ...encoder import ModelFile
 from ...encoder.graph import write_layers_model
-from ...encoder.signature import GRAPH_FILE
+from ...encoder.signature import GRAPH_FILE, META_FILE
 from .checkpoint import Training
 from .examples import Example
 from .settings import FineTuning
-
-META_FILE = "finetune.json"
 
 
 def export(
