@@ -154,16 +154,22 @@ def _framing_scores(data, held_articles: np.ndarray, held_mentions: np.ndarray, 
     heads = [fit_head(task) for task in (train.roles, train.fine_roles)]
     P, Q = (h.predict_proba(t.X) for h, t in zip(heads, (test.roles, test.fine_roles)))
     decisions = framing.role_decisions(test, P, Q, role_rule)
+    out["entity roles"] = role_scores(train, test, decisions)
+    counter.advance()
+    return out
+
+
+def role_scores(train: framing.FramingData, test: framing.FramingData, decisions: list) -> dict[str, dict]:
+    """The official role scores of ``decisions`` on the rows of ``test``, per language, with the
+    main-role accuracy of the baseline (:func:`most_frequent_roles` learnt on ``train``)."""
     baseline = most_frequent_roles(train.roles, test.roles)
-    out["entity roles"] = per_language(
+    return per_language(
         test.roles.langs,
         lambda mask: (
             framing.role_scores(test, decisions, mask)
             | {"most_frequent_role_accuracy": framing.role_scores(test, baseline, mask)["main_role_accuracy"]}
         ),
     )
-    counter.advance()
-    return out
 
 
 def most_frequent_roles(train: TaskData, test: TaskData) -> list[tuple[str, list[str]]]:
