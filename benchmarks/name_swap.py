@@ -10,9 +10,10 @@ after, and the held-out role scores per language next to always answering the la
 frequent role (:func:`spinscope.training.heldout.role_scores`). About ten minutes on 2 cores
 (most of it embedding, cached after the first run).
 
-The encoder must not have learnt from the held-out articles. The shipped one, fine-tuned on every
-training article, has: give the graph of a run that left them out (``spinscope train ...
---encoder --hold-out``), such as the fold-0 encoder shipped before it::
+The encoder must not have learnt from the held-out articles. Without ``--encoder`` the shipped one
+is used, and refused if the record of its run (``finetune.json``) says it did not leave them out.
+Another encoder: the graph of a run that left them out (``spinscope train ... --encoder
+--hold-out``), such as the fold-0 encoder shipped since commit 265367d::
 
     git show 265367d:src/spinscope/encoder/e5-small-layers.onnx > fold0.onnx
 """
